@@ -1,0 +1,1 @@
+"""briefbot's edges: the command line and the Telegram bot."""

@@ -1,0 +1,187 @@
+"""The `briefbot` command: a thin skin over retrieval.Library."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from retrieval import BriefbotError, Library, ParseError
+from retrieval.models import Answer, Digest, Hit
+
+EXIT_USAGE = 2
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the library's errors into one clean line on stderr and exit code 2."""
+    try:
+        yield
+    except ParseError as error:
+        click.echo(str(error), err=True)
+        click.echo("Nothing was written.", err=True)
+        sys.exit(EXIT_USAGE)
+    except BriefbotError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+def open_library(db: str | None) -> Library:
+    with user_errors():
+        return Library(db)
+
+
+db_option = click.option(
+    "--db",
+    type=click.Path(dir_okay=False),
+    envvar="BRIEFBOT_DB",
+    help="SQLite database file (default: $BRIEFBOT_DB or ~/.local/share/briefbot/briefbot.db).",
+)
+
+
+@click.group()
+@click.version_option(package_name="briefbot")
+def cli() -> None:
+    """Ask a news-research corpus questions in Chinese or English, and read topic digests."""
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.option("--k", "k", type=click.IntRange(1, 50), default=5, show_default=True, help="How many results.")
+@db_option
+def ask(question: str, as_json: bool, k: int, db: str | None) -> None:
+    """Answer QUESTION with the best articles and their bullets.
+
+    QUESTION '-' reads one question per line from stdin.
+    """
+    library = open_library(db)
+    questions = (line.rstrip("\n") for line in sys.stdin) if question == "-" else [question]
+    with user_errors():
+        for text in questions:
+            answer = library.ask(text, k=k) if text.strip() else Answer(text.strip(), [])
+            if as_json:
+                click.echo(json.dumps(answer_json(answer), ensure_ascii=False))
+            else:
+                click.echo(answer_text(answer))
+            sys.stdout.flush()
+
+
+def hit_json(hit: Hit) -> dict:
+    article = hit.article
+    return {
+        "title": article.title,
+        "date": article.published.isoformat(),
+        "source": article.source,
+        "topics": list(article.topics),
+        "score": round(hit.score, 4),
+        "bullets": list(hit.bullets),
+        "also": [
+            {"title": seen.title, "date": seen.published.isoformat(), "source": seen.source} for seen in hit.also
+        ],
+    }
+
+
+def answer_json(answer: Answer) -> dict:
+    return {"query": answer.query, "results": [hit_json(hit) for hit in answer.hits], "notes": answer.notes}
+
+
+def hit_text(number: int, hit: Hit, with_score: bool = True) -> str:
+    article = hit.article
+    meta = [article.published.strftime("%Y-%m-%d %H:%M"), article.source or "unknown source"]
+    meta += [" / ".join(article.topics)] if article.topics else []
+    meta += [f"score {hit.score:.2f}"] if with_score else []
+    lines = [f"{number}. {article.title}", "   " + " · ".join(meta)]
+    for seen in hit.also:
+        lines.append(f"   also: {seen.published:%Y-%m-%d} · {seen.source or 'unknown source'}")
+    lines += [f"   - {bullet}" for bullet in hit.bullets]
+    return "\n".join(lines)
+
+
+def answer_text(answer: Answer) -> str:
+    lines = list(answer.notes)
+    if not answer.query:
+        lines.append("Empty question. Try: briefbot ask \"美澳稀土协议总金额是多少?\"")
+    elif not answer.hits:
+        lines.append(f"No articles match {answer.query!r}. See `briefbot topics` for what the corpus covers.")
+    lines += [hit_text(number, hit) for number, hit in enumerate(answer.hits, 1)]
+    return "\n\n".join(lines)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@db_option
+def ingest(paths: tuple[Path, ...], db: str | None) -> None:
+    """Add export files (or folders of them) to the database; all or nothing."""
+    library = open_library(db)
+    with user_errors():
+        from retrieval.library import export_files
+
+        files = export_files(paths)
+        with click.progressbar(length=len(files), label="Parsing", file=sys.stderr) as bar:
+            counts = library.ingest(files, on_file=lambda _path: bar.update(1))
+    click.echo(f"{counts.new} new articles, {counts.known} already known.")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@db_option
+def topics(as_json: bool, db: str | None) -> None:
+    """List topics with their article counts and date range."""
+    library = open_library(db)
+    with user_errors():
+        summaries = library.topics()
+    if as_json:
+        rows = [
+            {"topic": s.topic, "articles": s.articles, "first": s.first.isoformat(), "last": s.last.isoformat()}
+            for s in summaries
+        ]
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for s in summaries:
+        click.echo(f"{s.topic}\t{s.articles} articles\t{s.first} – {s.last}")
+
+
+@cli.command()
+@click.argument("topic")
+@click.option("--days", type=click.IntRange(1, 36500), default=7, show_default=True, help="Window length in days.")
+@click.option("--all", "all_time", is_flag=True, help="No window: the whole history.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@db_option
+def digest(topic: str, days: int, all_time: bool, as_json: bool, db: str | None) -> None:
+    """Digest of TOPIC (or of a free-text query) over the last --days days."""
+    library = open_library(db)
+    with user_errors():
+        result = library.digest(topic, None if all_time else days)
+    click.echo(json.dumps(digest_json(result), ensure_ascii=False) if as_json else digest_text(result))
+
+
+def digest_json(result: Digest) -> dict:
+    return {
+        "topic": result.topic,
+        "matched_topic": result.matched_topic,
+        "start": result.start.isoformat() if result.start else None,
+        "end": result.end.isoformat(),
+        "window_empty": result.window_empty,
+        "newest": result.newest.isoformat() if result.newest else None,
+        "themes": list(result.themes),
+        "results": [hit_json(hit) for hit in result.hits],
+    }
+
+
+def digest_text(result: Digest) -> str:
+    window = f"since {result.start}" if result.start else "all time"
+    kind = "Topic" if result.matched_topic else "Search"
+    lines = [f"{kind}: {result.topic} ({window})"]
+    if result.window_empty and result.newest:
+        lines.append(f"Nothing in this window; the newest article is from {result.newest}. Latest articles:")
+    elif not result.hits:
+        lines.append("No articles found. See `briefbot topics`.")
+    if result.lead:
+        lines.append(result.lead)
+    text = "\n".join(lines)
+    return "\n\n".join([text] + [hit_text(n, hit, with_score=False) for n, hit in enumerate(result.hits, 1)])

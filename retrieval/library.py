@@ -1,0 +1,117 @@
+"""The one object the CLI and the bot share: a database, its tokenizer and its index."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from . import store
+from .digest import digest as build_digest
+from .errors import BriefbotError
+from .index import Index, build_index, load_index, save_index
+from .models import SHANGHAI, Answer, Article, Digest
+from .parse import Export, parse_file
+from .search import search
+from .seeds import bundled_seed_files
+from .tokenize import Tokenizer
+
+ProgressCallback = Callable[[Path], None]
+
+
+def export_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The export files named by `paths`: files as given, folders' *.txt files sorted."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*.txt") if p.is_file()))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise BriefbotError(f"{path}: no such file or folder")
+    return files
+
+
+def parse_all(files: Iterable[Path], on_file: ProgressCallback | None = None) -> list[Export]:
+    """Parse every file before anything is written: one bad file stops the run."""
+    exports = []
+    for path in files:
+        exports.append(parse_file(path))
+        if on_file:
+            on_file(path)
+    return exports
+
+
+class Library:
+    """Search, digests and ingest over one database; safe to share between threads."""
+
+    def __init__(self, db_path: str | Path | None = None, seed: bool = True) -> None:
+        self.db_path = Path(db_path) if db_path else store.default_db_path()
+        self.tokenizer = Tokenizer()
+        self._local = threading.local()
+        self._index: Index | None = None
+        self._index_lock = threading.Lock()
+        if seed:
+            self.seed_if_empty()
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """This thread's connection."""
+        if getattr(self._local, "db", None) is None:
+            self._local.db = store.open_db(self.db_path)
+        return self._local.db
+
+    @property
+    def index_folder(self) -> Path:
+        return self.db_path.with_name(self.db_path.name + ".index")
+
+    def seed_if_empty(self) -> store.IngestCounts | None:
+        """Ingest the bundled corpus into an empty database."""
+        if store.count_articles(self.db):
+            return None
+        return self.ingest(bundled_seed_files())
+
+    def ingest(self, paths: Iterable[str | Path], on_file: ProgressCallback | None = None) -> store.IngestCounts:
+        """Parse all files, then write them in one transaction, then refresh the index."""
+        exports = parse_all(export_files(paths), on_file)
+        articles = [article for export in exports for article in export.articles]
+        counts = store.save_articles(self.db, articles)
+        self.index()
+        return counts
+
+    def index(self) -> Index:
+        """The index for what the database holds now: loaded, or rebuilt when stale."""
+        current = store.generation(self.db)
+        index = self._index
+        if index is not None and index.generation == current:
+            return index
+        with self._index_lock:
+            index = self._index
+            if index is None or index.generation != current:
+                index = load_index(self.index_folder)
+            if index is None or index.generation != current or index.tokenizer_version != self.tokenizer.version:
+                index = self._rebuild(current)
+            self._index = index
+        return index
+
+    def _rebuild(self, generation: int) -> Index:
+        index = build_index(store.all_articles(self.db), self.tokenizer, generation, self.tokenizer.version)
+        save_index(index, self.index_folder)
+        return index
+
+    def ask(self, question: str, k: int = 5) -> Answer:
+        return search(self.db, self.index(), self.tokenizer, question, k)
+
+    def digest(self, topic_or_query: str, days: int | None = 7, today: date | None = None) -> Digest:
+        today = today or datetime.now(SHANGHAI).date()
+        return build_digest(self.db, self.index(), self.tokenizer, topic_or_query, days, today)
+
+    def topics(self) -> list[store.TopicSummary]:
+        return store.topic_summaries(self.db)
+
+    def latest(self, count: int = 5) -> list[Article]:
+        return store.articles_between(self.db, None, None, limit=count)

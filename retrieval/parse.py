@@ -1,0 +1,156 @@
+"""Read "Search documents" export files into articles (see shared corpus-format.md)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from .errors import ParseError
+from .models import SHANGHAI, Article
+
+MARKER = "Search documents"
+NOISE_LINES = {"Workflow", "icon"}
+MAX_LINE_CHARS = 100_000
+MAX_TITLE_CHARS = 500
+EARLIEST_YEAR, LATEST_YEAR = 1990, 2100
+
+_META = re.compile(r"^(?:(?P<source>.*?)\s*·\s*)?(?P<stamp>\d{4}-\d{2}-\d{2} \d{2}:\d{2})$")
+_CITATIONS = re.compile(r"\s*(?:\[\d+\])+")
+_LAST_CITATION = re.compile(r"^(?P<text>.*(?:\[\d+\])+\.?)(?P<tail>[^\[\]]*)$", re.S)
+_SENTENCE_END = re.compile(r"(?<=[。！？!?])\s*")
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Export:
+    """One parsed export file: its topic keyword and its articles."""
+
+    path: str
+    topic: str
+    articles: tuple[Article, ...]
+
+
+def parse_file(path: str | Path) -> Export:
+    """Parse one export file, or raise ParseError naming the file and line."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ParseError(path, 0, f"cannot read file: {error.strerror or error}") from None
+    return parse_text(_decode(data, path), path)
+
+
+def parse_text(text: str, path: str | Path = "<text>") -> Export:
+    """Parse the text of an export; `path` only names it in errors."""
+    lines = text.split("\n")
+    lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+    for number, line in enumerate(lines, 1):
+        if len(line) > MAX_LINE_CHARS:
+            raise ParseError(path, number, f"line is {len(line):,} characters long; at most {MAX_LINE_CHARS:,} are allowed")
+    topic, first_record = _header(lines, path)
+    articles = tuple(_records(lines, first_record, topic, path))
+    if not articles:
+        raise ParseError(path, first_record + 1, "no articles after 'Search documents'")
+    return Export(str(path), topic, articles)
+
+
+def _decode(data: bytes, path: Path) -> str:
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise ParseError(path, line, "binary data (NUL byte): not an export text file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ParseError(path, line, "not UTF-8 text; save the export as UTF-8") from None
+
+
+def _header(lines: list[str], path: str | Path) -> tuple[str, int]:
+    """Return the topic and the index of the first record line."""
+    topic = ""
+    for index, raw in enumerate(lines):
+        line = raw.strip()
+        if line == MARKER:
+            if not topic:
+                raise ParseError(path, index + 1, "no topic line before 'Search documents'")
+            return topic, index + 1
+        if not line or line in NOISE_LINES:
+            continue
+        if topic:
+            raise ParseError(path, index + 1, f"expected 'Search documents' after topic {topic!r}")
+        topic = _clean_inline(line)
+    raise ParseError(path, 1, "no 'Search documents' line: not a search export")
+
+
+def _records(lines: list[str], start: int, topic: str, path: str | Path):
+    index = start
+    while index < len(lines):
+        if not lines[index].strip():
+            index += 1
+            continue
+        if index + 2 >= len(lines) or not lines[index + 1].strip() or not lines[index + 2].strip():
+            raise ParseError(path, index + 1, "truncated record: expected title, 'source· YYYY-MM-DD HH:MM' and body lines")
+        title = _clean_inline(lines[index])
+        if len(title) > MAX_TITLE_CHARS:
+            raise ParseError(path, index + 1, f"title is {len(title):,} characters long; a title line is at most {MAX_TITLE_CHARS}")
+        source, published = _meta(lines[index + 1], path, index + 2)
+        bullets = split_bullets(lines[index + 2])
+        if not bullets:
+            raise ParseError(path, index + 3, "empty article body")
+        yield Article(title, source, published, bullets, (topic,), body=lines[index + 2].strip())
+        index += 3
+
+
+def _meta(line: str, path: str | Path, number: int) -> tuple[str, datetime]:
+    match = _META.match(line.strip())
+    if not match:
+        raise ParseError(path, number, f"expected 'source· YYYY-MM-DD HH:MM', got {line.strip()[:60]!r}")
+    try:
+        published = datetime.strptime(match["stamp"], "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
+    except ValueError:
+        raise ParseError(path, number, f"impossible date {match['stamp']!r}") from None
+    if not EARLIEST_YEAR <= published.year <= LATEST_YEAR:
+        raise ParseError(path, number, f"date {match['stamp']!r} is outside {EARLIEST_YEAR}-{LATEST_YEAR}")
+    return _clean_inline(match["source"] or ""), published
+
+
+def _clean_inline(text: str) -> str:
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def split_bullets(body: str) -> tuple[str, ...]:
+    """Split a body into display bullets: summary bullets, or sentences of Chinese prose."""
+    body = _clean_inline(body)
+    if " - " in body:
+        bullets = _summary_bullets(body)
+    else:
+        bullets = _prose_sentences(body)
+    return tuple(bullet for bullet in bullets if bullet)
+
+
+def _summary_bullets(body: str) -> list[str]:
+    """English structured summary: the first chunk is a section heading, every later
+    chunk a bullet, possibly followed by the next section's heading after its citations."""
+    chunks = body.split(" - ")
+    bullets = []
+    for chunk in chunks[1:]:
+        match = _LAST_CITATION.match(chunk)
+        text = match["text"] if match else chunk
+        bullets.append(clean_bullet(text))
+    return bullets
+
+
+def _prose_sentences(body: str) -> list[str]:
+    """Chinese prose: ' ·' marks bullets when present, else sentences end with 。！？."""
+    pieces = body.split("·") if " ·" in body else _SENTENCE_END.split(body)
+    return [clean_bullet(piece) for piece in pieces]
+
+
+def clean_bullet(text: str) -> str:
+    """Display text: citation markers and markdown bold removed, spaces folded."""
+    text = _CITATIONS.sub("", text)
+    text = _BOLD.sub(r"\1", text)
+    return " ".join(text.split()).strip()

@@ -1,0 +1,211 @@
+"""SQLite storage through sqlite-utils: articles, their topics, and a generation counter."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from .errors import StoreError
+from .models import Article
+
+BUSY_TIMEOUT_SECONDS = 30
+
+
+def default_db_path() -> Path:
+    """$BRIEFBOT_DB, else the per-user data folder (XDG_DATA_HOME or ~/.local/share)."""
+    if os.environ.get("BRIEFBOT_DB"):
+        return Path(os.environ["BRIEFBOT_DB"]).expanduser()
+    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data_home) / "briefbot" / "briefbot.db"
+
+
+def open_db(path: str | Path | None = None) -> sqlite_utils.Database:
+    """Open (creating if needed) the database in WAL mode with a busy timeout."""
+    path = Path(path) if path else default_db_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False)
+        db = sqlite_utils.Database(conn)
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
+        if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            db.enable_wal()
+        db.execute("PRAGMA synchronous = NORMAL")
+        ensure_schema(db)
+    except sqlite3.DatabaseError as error:
+        raise StoreError(f"cannot open database {path}: {error}") from None
+    except OSError as error:
+        raise StoreError(f"cannot create database folder {path.parent}: {error.strerror}") from None
+    return db
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    with db.atomic():
+        db["articles"].create(
+            {
+                "uid": str,
+                "title": str,
+                "source": str,
+                "published": str,
+                "day": str,
+                "bullets": str,
+                "body": str,
+            },
+            pk="uid",
+            if_not_exists=True,
+        )
+        db["article_topics"].create(
+            {"uid": str, "topic": str}, pk=("uid", "topic"), if_not_exists=True
+        )
+        db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+        db.execute("CREATE INDEX IF NOT EXISTS articles_day ON articles(day)")
+        db.execute("CREATE INDEX IF NOT EXISTS article_topics_topic ON article_topics(topic)")
+
+
+@dataclass(frozen=True)
+class IngestCounts:
+    """How many articles an ingest added and how many it already had."""
+
+    new: int
+    known: int
+    topics_added: int = 0
+
+
+def save_articles(db: sqlite_utils.Database, articles: Iterable[Article]) -> IngestCounts:
+    """Insert articles and topic links in one transaction; already-known articles are kept."""
+    new = known = topics_added = 0
+    with db.atomic():
+        for article in _merge_duplicates(articles):
+            if db.execute("SELECT 1 FROM articles WHERE uid = ?", [article.uid]).fetchone():
+                known += 1
+            else:
+                db["articles"].insert(_row(article))
+                new += 1
+            for topic in article.topics:
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO article_topics (uid, topic) VALUES (?, ?)",
+                    [article.uid, topic],
+                )
+                topics_added += cursor.rowcount
+        if new or topics_added:
+            bump_generation(db)
+    return IngestCounts(new, known, topics_added)
+
+
+def _merge_duplicates(articles: Iterable[Article]) -> list[Article]:
+    """The same article from two files is one article with both topics."""
+    merged: dict[str, Article] = {}
+    for article in articles:
+        seen = merged.get(article.uid)
+        if seen is None:
+            merged[article.uid] = article
+        else:
+            topics = tuple(dict.fromkeys(seen.topics + article.topics))
+            merged[article.uid] = Article(seen.title, seen.source, seen.published, seen.bullets, topics, seen.body)
+    return list(merged.values())
+
+
+def _row(article: Article) -> dict:
+    return {
+        "uid": article.uid,
+        "title": article.title,
+        "source": article.source,
+        "published": article.published.isoformat(),
+        "day": article.day.isoformat(),
+        "bullets": json.dumps(list(article.bullets), ensure_ascii=False),
+        "body": article.body,
+    }
+
+
+def generation(db: sqlite_utils.Database) -> int:
+    """A counter bumped by every write that changes what can be searched."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def bump_generation(db: sqlite_utils.Database) -> None:
+    db.execute(
+        "INSERT INTO meta (key, value) VALUES ('generation', '1') "
+        "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+    )
+
+
+def count_articles(db: sqlite_utils.Database) -> int:
+    return db.execute("SELECT count(*) FROM articles").fetchone()[0]
+
+
+_SELECT = (
+    "SELECT a.rowid, a.uid, a.title, a.source, a.published, a.bullets, "
+    "(SELECT group_concat(topic, char(31)) FROM article_topics t WHERE t.uid = a.uid) "
+    "FROM articles a"
+)
+
+
+def _article(row: Sequence) -> Article:
+    topics = tuple(sorted(row[6].split("\x1f"))) if row[6] else ()
+    return Article(row[2], row[3], datetime.fromisoformat(row[4]), tuple(json.loads(row[5])), topics)
+
+
+def all_articles(db: sqlite_utils.Database) -> list[tuple[int, Article]]:
+    """Every article with its rowid, in rowid order."""
+    return [(row[0], _article(row)) for row in db.execute(f"{_SELECT} ORDER BY a.rowid")]
+
+
+def articles_by_rowid(db: sqlite_utils.Database, rowids: Sequence[int]) -> dict[int, Article]:
+    if not rowids:
+        return {}
+    marks = ",".join("?" * len(rowids))
+    rows = db.execute(f"{_SELECT} WHERE a.rowid IN ({marks})", list(rowids))
+    return {row[0]: _article(row) for row in rows}
+
+
+def articles_between(
+    db: sqlite_utils.Database,
+    start: date | None,
+    end: date | None,
+    topic: str | None = None,
+    limit: int | None = None,
+) -> list[Article]:
+    """Articles whose day is within [start, end] (either may be open), newest first."""
+    clauses, params = [], []
+    if start:
+        clauses.append("a.day >= ?")
+        params.append(start.isoformat())
+    if end:
+        clauses.append("a.day <= ?")
+        params.append(end.isoformat())
+    if topic:
+        clauses.append("a.uid IN (SELECT uid FROM article_topics WHERE topic = ?)")
+        params.append(topic)
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    tail = f" LIMIT {int(limit)}" if limit is not None else ""
+    rows = db.execute(f"{_SELECT}{where} ORDER BY a.published DESC, a.rowid DESC{tail}", params)
+    return [_article(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class TopicSummary:
+    topic: str
+    articles: int
+    first: date
+    last: date
+
+
+def topic_summaries(db: sqlite_utils.Database) -> list[TopicSummary]:
+    """Each topic with its article count and first and last day, most articles first."""
+    rows = db.execute(
+        "SELECT t.topic, count(*), min(a.day), max(a.day) FROM article_topics t "
+        "JOIN articles a ON a.uid = t.uid GROUP BY t.topic ORDER BY count(*) DESC, t.topic"
+    )
+    return [TopicSummary(r[0], r[1], date.fromisoformat(r[2]), date.fromisoformat(r[3])) for r in rows]
+
+
+def newest_day(db: sqlite_utils.Database) -> date | None:
+    row = db.execute("SELECT max(day) FROM articles").fetchone()
+    return date.fromisoformat(row[0]) if row and row[0] else None

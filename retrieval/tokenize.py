@@ -1,0 +1,120 @@
+"""One analyzer for documents and questions: jieba for Chinese, light stemming for English."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable
+
+TOKENIZER_VERSION = "1"
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_HAS_CJK = re.compile(f"[{_CJK}]")
+_PIECES = re.compile(
+    rf"(?P<cjk>[{_CJK}]+)"
+    r"|(?P<num>\d+(?:[.,]\d+)*%?)"
+    r"|(?P<word>[A-Za-z][A-Za-z0-9]*(?:['’][A-Za-z]+)?)"
+)
+
+_US = re.compile(r"\bU\.S\.(?:A\.)?")
+
+ENGLISH_STOP_WORDS = frozenset(
+    """a about above after again against all also am an and any are aren as at be because been
+    before being below between both but by can could did didn do does doing down during each few
+    for from further had has have having he her here hers herself him himself his how i if in into
+    is it its itself just me more most my myself no nor not now of off on once only or other our
+    ours ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself yourselves
+    s t tell show give news article articles please much many""".split()
+)
+CHINESE_STOP_WORDS = frozenset(
+    """的 了 是 在 和 与 及 或 对 吗 呢 吧 啊 呀 把 被 让 给 从 向 就 都 也 还 又 而 并 但 却 将 会 要 能
+    这 那 这个 那个 这些 那些 之 其 什么 多少 怎么 怎样 如何 哪些 哪个 为什么 是否 有 有没有 个 一个
+    我 我们 你 你们 他 他们 它 请 告诉 关于 一下 以及 进行 相关 情况 方面""".split()
+)
+STOP_WORDS = ENGLISH_STOP_WORDS | CHINESE_STOP_WORDS
+
+
+def has_cjk(text: str) -> bool:
+    return bool(_HAS_CJK.search(text))
+
+
+def stem(word: str) -> str:
+    """Light English stemming: plural, -ing and -ed endings, possessives."""
+    word = word.replace("’", "'")
+    if word.endswith("'s"):
+        word = word[:-2]
+    word = word.rstrip("'")
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    if word.endswith("ing") and len(word) > 5:
+        return _undouble(word[:-3])
+    if word.endswith("ed") and len(word) > 4:
+        return _undouble(word[:-2] if not word.endswith("ied") else word[:-3] + "y")
+    return word
+
+
+def _undouble(word: str) -> str:
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
+        return word[:-1]
+    return word
+
+
+def normalize_number(text: str) -> str:
+    return text.replace(",", "")
+
+
+class Tokenizer:
+    """A pluggable callable text -> tokens; jieba loads on the first Chinese text it meets."""
+
+    version = TOKENIZER_VERSION
+
+    def __init__(self, user_words: Iterable[str] = ()) -> None:
+        self._user_words = sorted({word for word in user_words if has_cjk(word)})
+        self._jieba = None
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> list[str]:
+        tokens: list[str] = []
+        for match in _PIECES.finditer(_US.sub("US", text)):
+            kind, piece = match.lastgroup, match.group()
+            if kind == "cjk":
+                tokens.extend(w for w in self._segment(piece) if w not in STOP_WORDS)
+            elif kind == "num":
+                tokens.append(normalize_number(piece))
+            else:
+                word = piece.lower()
+                if word not in STOP_WORDS:
+                    stemmed = stem(word)
+                    if stemmed and stemmed not in STOP_WORDS:
+                        tokens.append(stemmed)
+        return tokens
+
+    def _segment(self, chinese: str) -> list[str]:
+        return self._segmenter().lcut(chinese, HMM=False)
+
+    def _segmenter(self):
+        if self._jieba is None:
+            with self._lock:
+                if self._jieba is None:
+                    self._jieba = _load_jieba(self._user_words)
+        return self._jieba
+
+
+def _load_jieba(user_words: list[str]):
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    segmenter = jieba.Tokenizer()
+    segmenter.initialize()
+    for word in user_words:
+        segmenter.add_word(word, freq=max(segmenter.suggest_freq(word), 2000))
+    return segmenter
