@@ -6,19 +6,26 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
 
 import numpy as np
 import sqlite_utils
 
 from . import store
+from .dates import DateScope, date_weight, find_date_phrase, resolve, strip_phrase
+from .expand import FEEDBACK_DOCUMENTS, Glossary, feedback_terms, merge_weights
 from .index import B, K1, Index
-from .models import Answer, Article, Hit, Sighting
+from .models import SHANGHAI, Answer, Article, Hit, Sighting
+from .tokenize import has_cjk
 
 MAX_QUESTION_CHARS = 512
 MAX_BULLETS = 3
 CANDIDATE_FACTOR = 3
 DUPLICATE_TITLE_SIMILARITY = 0.6
-NEAR_IDENTICAL_BULLETS = 0.7
+NEAR_IDENTICAL_BULLETS = 0.6
+KEEP_SHARE = 0.35
+FIGURE_BONUS = 1.5
+DATE_CANDIDATES = 50
 
 Tokenize = Callable[[str], list[str]]
 
@@ -45,25 +52,120 @@ def search(
     tokenize: Tokenize,
     question: str,
     k: int = 5,
+    glossary: Glossary | None = None,
+    today: date | None = None,
 ) -> Answer:
-    """The top `k` articles for a question, each with its most relevant bullets."""
+    """The top `k` articles for a question, each with its most relevant bullets.
+
+    With a glossary the question is expanded into the other language, first from the
+    glossary, then from the best first-pass articles. A date phrase filters or weighs by date.
+    """
     text, notes = clean_question(question)
-    weights = query_weights(tokenize(text)) if text else {}
-    ranked = rank(index, weights, k * CANDIDATE_FACTOR)
+    if not text:
+        return Answer(text, [], notes)
+    today = today or datetime.now(SHANGHAI).date()
+    scope, content = date_scope(db, text, today)
+    if scope:
+        notes.extend(scope.notes)
+    tokens = tokenize(content)
+    if not tokens and scope:
+        return Answer(text, dated_hits(db, scope, k), notes)
+    weights = query_weights(tokens)
+    if glossary is not None:
+        weights = merge_weights(weights, glossary.expand(content, tokens))
+    allowed = window_mask(db, index, scope) if scope and scope.filter else None
+    if allowed is not None and not allowed.any():
+        notes.append(f"No article is dated {_window(scope)}; showing the best matches from any date.")
+        allowed = None
+    limit = max(k * CANDIDATE_FACTOR, DATE_CANDIDATES if scope else 0)
+    ranked = rank(index, weights, limit, allowed)
     articles = store.articles_by_rowid(db, [rowid for rowid, _ in ranked])
+    if glossary is not None and ranked:
+        weights = merge_weights(weights, _feedback(ranked, articles, tokens, index, tokenize, content))
+        ranked = rank(index, weights, limit, allowed)
+        missing = [rowid for rowid, _ in ranked if rowid not in articles]
+        articles.update(store.articles_by_rowid(db, missing))
+    scored = [(articles[rowid], score) for rowid, score in ranked if rowid in articles]
+    if scope and not scope.filter:
+        scored.sort(key=lambda pair: -pair[1] * date_weight(scope, pair[0].day))
+    hits = merge_duplicates([Hit(article, score, ()) for article, score in scored])[:k]
+    wants_figures = asks_for_figures(text)
     hits = [
-        Hit(articles[rowid], score, pick_bullets(articles[rowid], weights, index, tokenize))
-        for rowid, score in ranked
-        if rowid in articles
+        Hit(hit.article, hit.score, pick_bullets(hit.article, weights, index, tokenize, figures=wants_figures), hit.also)
+        for hit in hits
     ]
-    return Answer(text, merge_duplicates(hits)[:k], notes)
+    return Answer(text, hits, notes)
 
 
-def rank(index: Index, weights: Mapping[str, float], limit: int) -> list[tuple[int, float]]:
-    """(rowid, score) of the best-scoring documents with a positive score."""
+def date_scope(db: sqlite_utils.Database, text: str, today: date) -> tuple[DateScope | None, str]:
+    """The question's date scope, and the question without a phrase that only says when."""
+    phrase = find_date_phrase(text)
+    if phrase is None:
+        return None, text
+    scope = resolve(phrase, today, store.newest_day(db))
+    content = strip_phrase(text, phrase) if scope.filter or scope.recent else text
+    return scope, content
+
+
+def _window(scope: DateScope) -> str:
+    return f"{scope.start} – {scope.end}" if scope.start != scope.end else str(scope.start)
+
+
+def window_mask(db: sqlite_utils.Database, index: Index, scope: DateScope) -> np.ndarray:
+    """Which indexed documents fall in the scope's window."""
+    rows = db.execute(
+        "SELECT rowid FROM articles WHERE day >= ? AND day <= ?",
+        [(scope.start or date.min).isoformat(), (scope.end or date.max).isoformat()],
+    )
+    return np.isin(index.rowids, np.fromiter((row[0] for row in rows), dtype=np.int64))
+
+
+def dated_hits(db: sqlite_utils.Database, scope: DateScope, k: int) -> list[Hit]:
+    """A question that only names a time: the articles of that window (or the newest), newest first."""
+    start = scope.start if scope.filter else None
+    articles = store.articles_between(db, start, scope.end, limit=k * CANDIDATE_FACTOR)
+    hits = merge_duplicates([Hit(article, 0.0, article.bullets[:2]) for article in articles])
+    return hits[:k]
+
+
+def _feedback(
+    ranked: Sequence[tuple[int, float]],
+    articles: Mapping[int, Article],
+    tokens: Sequence[str],
+    index: Index,
+    tokenize: Tokenize,
+    content: str,
+) -> dict[str, float]:
+    """Other-language terms from the best first-pass articles: English bullets for a Chinese
+    question, Chinese titles for an English one."""
+    chinese_question = has_cjk(content)
+    best = [articles[rowid] for rowid, _ in ranked[:FEEDBACK_DOCUMENTS] if rowid in articles]
+    documents = [
+        tokenize(" ".join(article.bullets) if chinese_question else article.title) for article in best
+    ]
+    return feedback_terms(documents, tokens, index.idf, want_chinese=not chinese_question)
+
+
+_FIGURE_QUESTION = re.compile(
+    r"(?i)多少|几[个种家年月天]|数量|数目|比例|金额|规模|产量|份额|占比|百分|how\s+(?:much|many)|number|percent|share|amount"
+)
+_FIGURE = re.compile(r"\d")
+
+
+def asks_for_figures(question: str) -> bool:
+    """A question that wants a number: bullets with figures answer it."""
+    return bool(_FIGURE_QUESTION.search(question))
+
+
+def rank(
+    index: Index, weights: Mapping[str, float], limit: int, allowed: np.ndarray | None = None
+) -> list[tuple[int, float]]:
+    """(rowid, score) of the best-scoring documents with a positive score, within `allowed`."""
     if not weights or index.size == 0 or limit <= 0:
         return []
     scores = index.scores(weights)
+    if allowed is not None:
+        scores = np.where(allowed, scores, 0.0)
     limit = min(limit, len(scores))
     top = np.argpartition(-scores, limit - 1)[:limit]
     top = top[np.argsort(-scores[top], kind="stable")]
@@ -76,19 +178,27 @@ def pick_bullets(
     index: Index,
     tokenize: Tokenize,
     limit: int = MAX_BULLETS,
+    figures: bool = False,
 ) -> tuple[str, ...]:
     """The bullets that best match the question, best first, without near-repeats;
-    the opening bullet when none matches."""
+    the opening bullet when none matches. With `figures`, bullets holding numbers count more."""
     tokenized = [tokenize(bullet) for bullet in article.bullets]
     average = sum(map(len, tokenized)) / max(len(tokenized), 1) or 1.0
     scored = sorted(
-        ((bullet_score(tokens, weights, index, average), position) for position, tokens in enumerate(tokenized)),
+        (
+            (
+                bullet_score(tokens, weights, index, average)
+                * (FIGURE_BONUS if figures and _FIGURE.search(article.bullets[position]) else 1.0),
+                position,
+            )
+            for position, tokens in enumerate(tokenized)
+        ),
         key=lambda pair: (-pair[0], pair[1]),
     )
     chosen: list[int] = []
     best = scored[0][0] if scored else 0.0
     for score, position in scored:
-        if score <= 0 or score < best * 0.35 or len(chosen) == limit:
+        if score <= 0 or score < best * KEEP_SHARE or len(chosen) == limit:
             break
         if any(similarity(tokenized[position], tokenized[other]) > NEAR_IDENTICAL_BULLETS for other in chosen):
             continue

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
 from collections.abc import Iterable
 
-TOKENIZER_VERSION = "1"
+TOKENIZER_VERSION = "2"
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HAS_CJK = re.compile(f"[{_CJK}]")
@@ -32,7 +33,8 @@ ENGLISH_STOP_WORDS = frozenset(
 CHINESE_STOP_WORDS = frozenset(
     """的 了 是 在 和 与 及 或 对 吗 呢 吧 啊 呀 把 被 让 给 从 向 就 都 也 还 又 而 并 但 却 将 会 要 能
     这 那 这个 那个 这些 那些 之 其 什么 多少 怎么 怎样 如何 哪些 哪个 为什么 是否 有 有没有 个 一个
-    我 我们 你 你们 他 他们 它 请 告诉 关于 一下 以及 进行 相关 情况 方面""".split()
+    我 我们 你 你们 他 他们 它 请 告诉 关于 一下 以及 进行 相关 情况 方面 新闻 消息 动态 进展 报道 哪 哪里
+    有关 一些 几 吗 么 呢 说 称 最 啥 谁""".split()
 )
 STOP_WORDS = ENGLISH_STOP_WORDS | CHINESE_STOP_WORDS
 
@@ -79,6 +81,9 @@ class Tokenizer:
 
     def __init__(self, user_words: Iterable[str] = ()) -> None:
         self._user_words = sorted({word for word in user_words if has_cjk(word)})
+        if self._user_words:
+            digest = hashlib.sha1("\n".join(self._user_words).encode("utf-8")).hexdigest()[:8]
+            self.version = f"{TOKENIZER_VERSION}-{digest}"
         self._jieba = None
         self._lock = threading.Lock()
 
