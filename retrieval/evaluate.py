@@ -123,23 +123,28 @@ def hit_keys(hit: Hit) -> list[Key]:
 
 
 def score_hits(question: Question, hits: Sequence[Hit], k: int = K) -> QuestionScore:
-    """Score the top `k` hits of one question."""
+    """Score the top `k` hits of one question.
+
+    A merged hit is read as its article followed by the sightings it names, so merging a
+    duplicate story neither loses nor doubles credit; each judged article counts once.
+    """
     credited: set[Key] = set()
-    dcg, first_relevant = 0.0, 0.0
-    for position, hit in enumerate(hits[:k], 1):
-        matched = [key for key in hit_keys(hit) if key in question.grades and key not in credited]
-        if not matched:
-            continue
-        credited.update(matched)
-        dcg += max(question.grades[key] for key in matched) / math.log2(position + 1)
-        first_relevant = first_relevant or 1.0 / position
+    dcg, first_relevant, position = 0.0, 0.0, 0
+    for rank, hit in enumerate(hits[:k], 1):
+        for key in hit_keys(hit):
+            position += 1
+            if key not in question.grades or key in credited:
+                continue
+            credited.add(key)
+            dcg += question.grades[key] / math.log2(position + 1)
+            first_relevant = first_relevant or 1.0 / rank
     ideal_gains = sorted(question.grades.values(), reverse=True)[:k]
-    ideal = sum(gain / math.log2(position + 1) for position, gain in enumerate(ideal_gains, 1))
+    ideal = sum(gain / math.log2(place + 1) for place, gain in enumerate(ideal_gains, 1))
     must_find = {key for key, grade in question.grades.items() if grade >= 2}
     recall = len(must_find & credited) / len(must_find) if must_find else 1.0
     return QuestionScore(
         question,
-        ndcg=dcg / ideal if ideal else 0.0,
+        ndcg=min(dcg / ideal, 1.0) if ideal else 0.0,
         recall=recall,
         mrr=first_relevant,
         answer=float(answers_question(question, hits[:ANSWER_DEPTH])),
