@@ -24,6 +24,8 @@ CANDIDATE_FACTOR = 3
 DUPLICATE_TITLE_SIMILARITY = 0.6
 NEAR_IDENTICAL_BULLETS = 0.6
 KEEP_SHARE = 0.35
+RERANK_FACTOR = 2
+BULLET_MIX = 1.0
 FIGURE_BONUS = 1.5
 DATE_CANDIDATES = 50
 
@@ -87,14 +89,53 @@ def search(
         articles.update(store.articles_by_rowid(db, missing))
     scored = [(articles[rowid], score) for rowid, score in ranked if rowid in articles]
     if scope and not scope.filter:
-        scored.sort(key=lambda pair: -pair[1] * date_weight(scope, pair[0].day))
+        scored = sorted(((a, s * date_weight(scope, a.day)) for a, s in scored), key=lambda pair: -pair[1])
+    idfs = {token: index.idf(token) for token in weights}
+    depth = k * RERANK_FACTOR
+    scored = rerank_by_bullets(scored[:depth], weights, idfs, tokenize) + scored[depth:]
     hits = merge_duplicates([Hit(article, score, ()) for article, score in scored])[:k]
     wants_figures = asks_for_figures(text)
     hits = [
-        Hit(hit.article, hit.score, pick_bullets(hit.article, weights, index, tokenize, figures=wants_figures), hit.also)
+        Hit(hit.article, hit.score, _pick(hit.article, weights, idfs, tokenize, MAX_BULLETS, wants_figures), hit.also)
         for hit in hits
     ]
     return Answer(text, hits, notes)
+
+
+_bullet_token_cache: dict[tuple[str, str], tuple[list[str], ...]] = {}
+BULLET_CACHE_SIZE = 20_000
+
+
+def bullet_tokens(article: Article, tokenize: Tokenize) -> tuple[list[str], ...]:
+    """Each bullet's tokens, remembered per article: answers reuse the same articles often."""
+    key = (article.uid, str(getattr(tokenize, "version", id(tokenize))))
+    cached = _bullet_token_cache.get(key)
+    if cached is None:
+        if len(_bullet_token_cache) >= BULLET_CACHE_SIZE:
+            _bullet_token_cache.clear()
+        cached = _bullet_token_cache[key] = tuple(tokenize(bullet) for bullet in article.bullets)
+    return cached
+
+
+def rerank_by_bullets(
+    scored: Sequence[tuple[Article, float]],
+    weights: Mapping[str, float],
+    idfs: Mapping[str, float],
+    tokenize: Tokenize,
+) -> list[tuple[Article, float]]:
+    """Add each article's best single-bullet score: one bullet that holds the whole question
+    beats question words scattered over a long article."""
+    rescored = []
+    for article, score in scored:
+        tokenized = bullet_tokens(article, tokenize)
+        average = _average_length(tokenized)
+        best = max((bullet_score(tokens, weights, idfs, average) for tokens in tokenized), default=0.0)
+        rescored.append((article, score + BULLET_MIX * best))
+    return sorted(rescored, key=lambda pair: -pair[1])
+
+
+def _average_length(tokenized: Sequence[Sequence[str]]) -> float:
+    return sum(map(len, tokenized)) / max(len(tokenized), 1) or 1.0
 
 
 def date_scope(db: sqlite_utils.Database, text: str, today: date) -> tuple[DateScope | None, str]:
@@ -141,7 +182,8 @@ def _feedback(
     chinese_question = has_cjk(content)
     best = [articles[rowid] for rowid, _ in ranked[:FEEDBACK_DOCUMENTS] if rowid in articles]
     documents = [
-        tokenize(" ".join(article.bullets) if chinese_question else article.title) for article in best
+        [t for tokens in bullet_tokens(article, tokenize) for t in tokens] if chinese_question else tokenize(article.title)
+        for article in best
     ]
     return feedback_terms(documents, tokens, index.idf, want_chinese=not chinese_question)
 
@@ -182,12 +224,23 @@ def pick_bullets(
 ) -> tuple[str, ...]:
     """The bullets that best match the question, best first, without near-repeats;
     the opening bullet when none matches. With `figures`, bullets holding numbers count more."""
-    tokenized = [tokenize(bullet) for bullet in article.bullets]
-    average = sum(map(len, tokenized)) / max(len(tokenized), 1) or 1.0
+    return _pick(article, weights, {token: index.idf(token) for token in weights}, tokenize, limit, figures)
+
+
+def _pick(
+    article: Article,
+    weights: Mapping[str, float],
+    idfs: Mapping[str, float],
+    tokenize: Tokenize,
+    limit: int,
+    figures: bool,
+) -> tuple[str, ...]:
+    tokenized = bullet_tokens(article, tokenize)
+    average = _average_length(tokenized)
     scored = sorted(
         (
             (
-                bullet_score(tokens, weights, index, average)
+                bullet_score(tokens, weights, idfs, average)
                 * (FIGURE_BONUS if figures and _FIGURE.search(article.bullets[position]) else 1.0),
                 position,
             )
@@ -208,14 +261,16 @@ def pick_bullets(
     return tuple(article.bullets[position] for position in chosen)
 
 
-def bullet_score(tokens: Sequence[str], weights: Mapping[str, float], index: Index, average: float) -> float:
+def bullet_score(
+    tokens: Sequence[str], weights: Mapping[str, float], idfs: Mapping[str, float], average: float
+) -> float:
     """BM25 of one bullet against the question, with the corpus-wide idf."""
     if not tokens:
         return 0.0
     counts = Counter(tokens)
     norm = K1 * (1 - B + B * len(tokens) / average)
     return sum(
-        weight * index.idf(token) * counts[token] / (counts[token] + norm)
+        weight * idfs.get(token, 0.0) * counts[token] / (counts[token] + norm)
         for token, weight in weights.items()
         if token in counts
     )
@@ -237,18 +292,25 @@ def title_bigrams(title: str) -> set[str]:
 
 def same_story(left: Article, right: Article) -> bool:
     """Two articles that tell the same story: near-identical titles."""
-    return similarity(list(title_bigrams(left.title)), list(title_bigrams(right.title))) >= DUPLICATE_TITLE_SIMILARITY
+    return _similar_titles(title_bigrams(left.title), title_bigrams(right.title))
+
+
+def _similar_titles(left: set[str], right: set[str]) -> bool:
+    return bool(left and right) and len(left & right) / len(left | right) >= DUPLICATE_TITLE_SIMILARITY
 
 
 def merge_duplicates(hits: Sequence[Hit]) -> list[Hit]:
     """Fold each repeat of a story into the first (best) hit, which names the others."""
     merged: list[Hit] = []
+    kept_bigrams: list[set[str]] = []
     for hit in hits:
+        bigrams = title_bigrams(hit.article.title)
         for position, kept in enumerate(merged):
-            if same_story(kept.article, hit.article):
+            if _similar_titles(kept_bigrams[position], bigrams):
                 sighting = Sighting(hit.article.title, hit.article.source, hit.article.published)
                 merged[position] = Hit(kept.article, kept.score, kept.bullets, kept.also + (sighting,))
                 break
         else:
             merged.append(hit)
+            kept_bigrams.append(bigrams)
     return merged

@@ -7,6 +7,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterable
+from functools import lru_cache
 
 TOKENIZER_VERSION = "2"
 
@@ -64,6 +65,16 @@ def stem(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=1 << 16)
+def english_term(word: str) -> str:
+    """The index term of an English word: lower-cased and stemmed; "" for a stop word."""
+    word = word.lower()
+    if word in STOP_WORDS:
+        return ""
+    stemmed = stem(word)
+    return "" if not stemmed or stemmed in STOP_WORDS else stemmed
+
+
 def _undouble(word: str) -> str:
     if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
         return word[:-1]
@@ -96,11 +107,9 @@ class Tokenizer:
             elif kind == "num":
                 tokens.append(normalize_number(piece))
             else:
-                word = piece.lower()
-                if word not in STOP_WORDS:
-                    stemmed = stem(word)
-                    if stemmed and stemmed not in STOP_WORDS:
-                        tokens.append(stemmed)
+                term = english_term(piece)
+                if term:
+                    tokens.append(term)
         return tokens
 
     def _segment(self, chinese: str) -> list[str]:
