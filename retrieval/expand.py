@@ -75,9 +75,9 @@ class Glossary:
                     self._english[tokens[0]].append((tokens, entry))
         self._token_cache: dict[str, tuple[str, ...]] = {}
 
-    def matches(self, text: str, tokens: Sequence[str]) -> list[tuple[Entry, str]]:
-        """(entry, side it matched on) for each entry the question names, longest term first."""
-        found: dict[int, tuple[Entry, str]] = {}
+    def matches(self, text: str, tokens: Sequence[str]) -> list[tuple[Entry, str, str]]:
+        """(entry, side it matched on, term) for each entry the question names, longest term first."""
+        found: dict[int, tuple[Entry, str, str]] = {}
         taken = [False] * len(text)
         for term, entry in self._chinese:
             start = text.find(term)
@@ -85,22 +85,30 @@ class Glossary:
                 end = start + len(term)
                 if not any(taken[start:end]):
                     taken[start:end] = [True] * len(term)
-                    found.setdefault(id(entry), (entry, "chinese"))
+                    found.setdefault(id(entry), (entry, "chinese", term))
                 start = text.find(term, end)
         for position, token in enumerate(tokens):
             for phrase, entry in self._english.get(token, ()):
                 if tuple(tokens[position : position + len(phrase)]) == phrase:
-                    found.setdefault(id(entry), (entry, "english"))
+                    found.setdefault(id(entry), (entry, "english", " ".join(phrase)))
         return list(found.values())
 
-    def expand(self, text: str, tokens: Sequence[str]) -> dict[str, float]:
-        """Weighted tokens of the other language for the entries the question names."""
+    def expand(
+        self, text: str, tokens: Sequence[str], known: Callable[[str], bool] | None = None
+    ) -> dict[str, float]:
+        """Weighted tokens of the other language for the entries the question names.
+
+        When `known` says the corpus never uses the question's own term, its translation
+        stands in for it at full weight."""
         weights: dict[str, float] = {}
-        for entry, side in self.matches(text, tokens):
+        for entry, side, term in self.matches(text, tokens):
+            weight = entry.weight
+            if known is not None and not any(known(token) for token in self._tokens(term)):
+                weight = 1.0
             others = entry.english if side == "chinese" else entry.chinese
-            for term in others:
-                for token in self._tokens(term):
-                    weights[token] = max(weights.get(token, 0.0), entry.weight)
+            for other in others:
+                for token in self._tokens(other):
+                    weights[token] = max(weights.get(token, 0.0), weight)
         return weights
 
     def _tokens(self, term: str) -> tuple[str, ...]:

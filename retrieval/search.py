@@ -74,7 +74,7 @@ def search(
         return Answer(text, dated_hits(db, scope, k), notes)
     weights = query_weights(tokens)
     if glossary is not None:
-        weights = merge_weights(weights, glossary.expand(content, tokens))
+        weights = merge_weights(weights, glossary.expand(content, tokens, _known(index)))
     allowed = window_mask(db, index, scope) if scope and scope.filter else None
     if allowed is not None and not allowed.any():
         notes.append(f"No article is dated {_window(scope)}; showing the best matches from any date.")
@@ -136,6 +136,10 @@ def rerank_by_bullets(
 
 def _average_length(tokenized: Sequence[Sequence[str]]) -> float:
     return sum(map(len, tokenized)) / max(len(tokenized), 1) or 1.0
+
+
+def _known(index: Index) -> Callable[[str], bool]:
+    return lambda token: index.token_id(token) is not None
 
 
 def date_scope(db: sqlite_utils.Database, text: str, today: date) -> tuple[DateScope | None, str]:
