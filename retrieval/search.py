@@ -28,6 +28,7 @@ RERANK_FACTOR = 2
 BULLET_MIX = 1.0
 FIGURE_BONUS = 1.5
 DATE_CANDIDATES = 50
+COMMON_SHARE = 0.5
 
 Tokenize = Callable[[str], list[str]]
 
@@ -70,8 +71,8 @@ def search(
     if scope:
         notes.extend(scope.notes)
     tokens = tokenize(content)
-    if not tokens and scope:
-        return Answer(text, dated_hits(db, scope, k), notes)
+    if scope and not informative(index, tokens):
+        return Answer(text, dated_hits(db, scope, k, notes), notes)
     weights = query_weights(tokens)
     if glossary is not None:
         weights = merge_weights(weights, glossary.expand(content, tokens, _known(index)))
@@ -165,10 +166,18 @@ def window_mask(db: sqlite_utils.Database, index: Index, scope: DateScope) -> np
     return np.isin(index.rowids, np.fromiter((row[0] for row in rows), dtype=np.int64))
 
 
-def dated_hits(db: sqlite_utils.Database, scope: DateScope, k: int) -> list[Hit]:
-    """A question that only names a time: the articles of that window (or the newest), newest first."""
-    start = scope.start if scope.filter else None
+def informative(index: Index, tokens: Sequence[str]) -> bool:
+    """Whether a question says more than what most of the corpus is about ("稀土 news")."""
+    return any(index.document_frequency(token) < index.size * COMMON_SHARE for token in tokens)
+
+
+def dated_hits(db: sqlite_utils.Database, scope: DateScope, k: int, notes: list[str]) -> list[Hit]:
+    """A question that only names a time: that window's articles (the newest for "latest"), newest first."""
+    start = None if scope.recent else scope.start
     articles = store.articles_between(db, start, scope.end, limit=k * CANDIDATE_FACTOR)
+    if not articles:
+        notes.append(f"No article is dated {_window(scope)}; showing the newest articles.")
+        articles = store.articles_between(db, None, None, limit=k * CANDIDATE_FACTOR)
     hits = merge_duplicates([Hit(article, 0.0, article.bullets[:2]) for article in articles])
     return hits[:k]
 
@@ -193,7 +202,8 @@ def _feedback(
 
 
 _FIGURE_QUESTION = re.compile(
-    r"(?i)多少|几[个种家年月天]|数量|数目|比例|金额|规模|产量|份额|占比|百分|how\s+(?:much|many)|number|percent|share|amount"
+    r"(?i)多少|几[个种家年月天吨]|[数产储销用存总]量|消费量|数目|比例|金额|规模|份额|占比|百分|多[大深高长久重]|深度|"
+    r"how\s+(?:much|many|deep|large|big|long)|number|percent|share|amount|\bin\s+tons\b|figure"
 )
 _FIGURE = re.compile(r"\d")
 
