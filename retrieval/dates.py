@@ -39,14 +39,19 @@ _ZH_MONTH = r"(?P<zm>1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九])\
 _EN_MONTH = r"(?P<em>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
 
 RECENT_DAYS = 30
+_ZH_COUNT = "[一二两三四五六七八九十]"
+COUNT_WORDS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10,
+               "two": 2, "three": 3, "four": 4, "six": 6}
+UNIT_DAYS = {"天": 1, "日": 1, "周": 7, "星期": 7, "月": 30, "个月": 30, "day": 1, "week": 7, "month": 30}
 
 # Order matters: the first pattern that matches wins, so longer and more specific come first.
 _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("year_month", re.compile(rf"(?P<y>20\d\d)\s*年\s*{_ZH_MONTH}")),
     ("year_month", re.compile(rf"\b(?P<y>20\d\d)[-/.](?P<nm>1[0-2]|0?[1-9])\b")),
     ("year_month", re.compile(rf"(?i)\b(?:in\s+|from\s+|during\s+)?{_EN_MONTH},?\s+(?P<y>20\d\d)\b")),
-    ("last_days", re.compile(r"(?:过去|最近|近)\s*(?P<n>\d{1,3})\s*天")),
-    ("last_days", re.compile(r"(?i)\b(?:in\s+)?(?:the\s+)?(?:last|past)\s+(?P<n>\d{1,3})\s+days?\b")),
+    ("last_days", re.compile(rf"(?:过去|最近|近)\s*(?P<n>\d{{1,3}}|{_ZH_COUNT})\s*(?P<unit>天|日|周|星期|个?月)")),
+    ("last_days", re.compile(r"(?i)\b(?:in\s+|over\s+)?(?:the\s+)?(?:last|past)\s+(?P<n>\d{1,3}|two|three|four|six)\s+"
+                             r"(?P<unit>days?|weeks?|months?)\b")),
     ("this_week", re.compile(r"(?i)本周|这周|这一周|这个星期|本星期|\bthis\s+week\b")),
     ("last_week", re.compile(r"(?i)上周|上一周|上个星期|上星期|\blast\s+week\b|\bpast\s+week\b")),
     ("this_month", re.compile(r"(?i)本月|这个月|这一个月|\bthis\s+month\b")),
@@ -109,7 +114,11 @@ def _phrase(kind: str, match: re.Match) -> DatePhrase:
     elif "em" in groups or "em2" in groups:
         month = MONTHS[(groups.get("em") or groups["em2"]).lower()]
     year = groups.get("y") or groups.get("y2")
-    days = int(groups["n"]) if "n" in groups else None
+    days = None
+    if "unit" in groups:
+        count = groups.get("n", "1")
+        count = int(count) if count.isdigit() else COUNT_WORDS[count.lower()]
+        days = count * UNIT_DAYS[groups["unit"].lower().rstrip("s")]
     return DatePhrase(kind, match.group(), match.span(), int(year) if year else None, month, days)
 
 
@@ -128,7 +137,7 @@ def resolve(phrase: DatePhrase, today: date, newest: date | None) -> DateScope:
     """Turn a phrase into dates, counting relative phrases from the newest article when the
     corpus has nothing in the window that today gives."""
     if phrase.kind not in RELATIVE:
-        return _absolute(phrase, today if newest is None else max(today, newest))
+        return _absolute(phrase, newest or today)
     scope = _relative(phrase, today)
     if newest is None or newest >= (scope.start or newest) or newest >= today:
         return scope
@@ -166,6 +175,7 @@ def _relative(phrase: DatePhrase, anchor: date) -> DateScope:
 
 
 def _absolute(phrase: DatePhrase, latest: date) -> DateScope:
+    """A month named without a year is the latest such month up to `latest` (the newest article)."""
     if phrase.kind == "year_month":
         return DateScope(phrase.text, *month_window(phrase.year, phrase.month))
     if phrase.kind == "year":
