@@ -29,6 +29,7 @@ BULLET_MIX = 1.0
 FIGURE_BONUS = 1.5
 DATE_CANDIDATES = 50
 COMMON_SHARE = 0.5
+RANKING_PRUNE_SHARE = 0.8
 
 Tokenize = Callable[[str], list[str]]
 
@@ -81,11 +82,11 @@ def search(
         notes.append(f"No article is dated {_window(scope)}; showing the best matches from any date.")
         allowed = None
     limit = max(k * CANDIDATE_FACTOR, DATE_CANDIDATES if scope else 0)
-    ranked = rank(index, weights, limit, allowed)
+    ranked = rank(index, ranking_weights(index, weights, tokens), limit, allowed)
     articles = store.articles_by_rowid(db, [rowid for rowid, _ in ranked])
     if glossary is not None and ranked:
         weights = merge_weights(weights, _feedback(ranked, articles, tokens, index, tokenize, content))
-        ranked = rank(index, weights, limit, allowed)
+        ranked = rank(index, ranking_weights(index, weights, tokens), limit, allowed)
         missing = [rowid for rowid, _ in ranked if rowid not in articles]
         articles.update(store.articles_by_rowid(db, missing))
     scored = [(articles[rowid], score) for rowid, score in ranked if rowid in articles]
@@ -166,6 +167,13 @@ def window_mask(db: sqlite_utils.Database, index: Index, scope: DateScope) -> np
     return np.isin(index.rowids, np.fromiter((row[0] for row in rows), dtype=np.int64))
 
 
+def ranking_weights(index: Index, weights: Mapping[str, float], asked: Sequence[str]) -> dict[str, float]:
+    """The weights to rank documents with: expansion terms that most documents hold cost time
+    and barely move a document's score, so only bullet choice uses them."""
+    common = index.size * RANKING_PRUNE_SHARE
+    return {t: w for t, w in weights.items() if t in asked or index.document_frequency(t) < common}
+
+
 def informative(index: Index, tokens: Sequence[str]) -> bool:
     """Whether a question says more than what most of the corpus is about ("稀土 news")."""
     return any(index.document_frequency(token) < index.size * COMMON_SHARE for token in tokens)
@@ -174,12 +182,22 @@ def informative(index: Index, tokens: Sequence[str]) -> bool:
 def dated_hits(db: sqlite_utils.Database, scope: DateScope, k: int, notes: list[str]) -> list[Hit]:
     """A question that only names a time: that window's articles (the newest for "latest"), newest first."""
     start = None if scope.recent else scope.start
-    articles = store.articles_between(db, start, scope.end, limit=k * CANDIDATE_FACTOR)
+    articles = newest_between(db, start, scope.end, k * CANDIDATE_FACTOR)
     if not articles:
         notes.append(f"No article is dated {_window(scope)}; showing the newest articles.")
-        articles = store.articles_between(db, None, None, limit=k * CANDIDATE_FACTOR)
+        articles = newest_between(db, None, None, k * CANDIDATE_FACTOR)
     hits = merge_duplicates([Hit(article, 0.0, article.bullets[:2]) for article in articles])
     return hits[:k]
+
+
+def newest_between(db: sqlite_utils.Database, start: date | None, end: date | None, limit: int) -> list[Article]:
+    """The newest articles within [start, end], found through the day index."""
+    rows = db.execute(
+        "SELECT rowid FROM articles WHERE day >= ? AND day <= ? ORDER BY day DESC LIMIT ?",
+        [(start or date.min).isoformat(), (end or date.max).isoformat(), limit],
+    )
+    found = store.articles_by_rowid(db, [row[0] for row in rows])
+    return sorted(found.values(), key=lambda article: article.published, reverse=True)
 
 
 def _feedback(
