@@ -8,15 +8,18 @@ takes the other language's distinctive terms from the few best first-pass articl
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from .tokenize import has_cjk
+from .tokenize import STOP_WORDS, has_cjk
 
 Tokenize = Callable[[str], list[str]]
+
+_CHINESE_WORD = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)")
 
 GLOSSARY_WEIGHT = 0.6
 FEEDBACK_DOCUMENTS = 3
@@ -112,8 +115,16 @@ class Glossary:
         return weights
 
     def _tokens(self, term: str) -> tuple[str, ...]:
+        """A term's index tokens. A Chinese term is in the segmenter's user dictionary, so it is
+        its own token; taking it as is spares an English question loading the segmenter."""
         if term not in self._token_cache:
-            self._token_cache[term] = tuple(self._tokenize(term))
+            tokens: list[str] = []
+            for position, piece in enumerate(_CHINESE_WORD.split(term)):
+                if position % 2:
+                    tokens += [piece] if piece not in STOP_WORDS else []
+                elif piece.strip():
+                    tokens += self._tokenize(piece)
+            self._token_cache[term] = tuple(tokens)
         return self._token_cache[term]
 
 
