@@ -39,6 +39,8 @@ _ZH_MONTH = r"(?P<zm>1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九])\
 _EN_MONTH = r"(?P<em>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
 
 RECENT_DAYS = 30
+RECENCY_BOOST = 2.0  # the newest article's score counts up to three times
+RECENCY_HALF_DAYS = 30  # ... and one a month older twice
 _ZH_COUNT = "[一二两三四五六七八九十]"
 COUNT_WORDS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10,
                "two": 2, "three": 3, "four": 4, "six": 6}
@@ -188,7 +190,7 @@ def date_weight(scope: DateScope, day: date) -> float:
     """How much a date scope that weighs (rather than filters) favours an article of `day`."""
     if scope.recent and scope.end is not None:
         age = max((scope.end - day).days, 0)
-        return 1.0 + 1.0 / (1.0 + age / 7.0)
+        return 1.0 + RECENCY_BOOST / (1.0 + age / RECENCY_HALF_DAYS)
     if scope.contains(day):
         return 1.5
     if scope.end is not None and timedelta(0) < day - scope.end <= timedelta(days=31):

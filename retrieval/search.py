@@ -68,12 +68,12 @@ def search(
     if not text:
         return Answer(text, [], notes)
     today = today or datetime.now(SHANGHAI).date()
-    scope, content = date_scope(db, text, today)
+    scope, content, rest = date_scope(db, text, today)
     if scope:
         notes.extend(scope.notes)
+        if not informative(index, tokenize(rest)):
+            return Answer(text, dated_hits(db, scope, k, notes), notes)
     tokens = tokenize(content)
-    if scope and not informative(index, tokens):
-        return Answer(text, dated_hits(db, scope, k, notes), notes)
     weights = query_weights(tokens)
     if glossary is not None:
         weights = merge_weights(weights, glossary.expand(content, tokens, _known(index)))
@@ -90,11 +90,11 @@ def search(
         missing = [rowid for rowid, _ in ranked if rowid not in articles]
         articles.update(store.articles_by_rowid(db, missing))
     scored = [(articles[rowid], score) for rowid, score in ranked if rowid in articles]
+    idfs = {token: index.idf(token) for token in weights}
+    depth = len(scored) if scope else k * RERANK_FACTOR
+    scored = rerank_by_bullets(scored[:depth], weights, idfs, tokenize) + scored[depth : k * CANDIDATE_FACTOR]
     if scope and not scope.filter:
         scored = sorted(((a, s * date_weight(scope, a.day)) for a, s in scored), key=lambda pair: -pair[1])
-    idfs = {token: index.idf(token) for token in weights}
-    depth = k * RERANK_FACTOR
-    scored = rerank_by_bullets(scored[:depth], weights, idfs, tokenize) + scored[depth : k * CANDIDATE_FACTOR]
     hits = merge_duplicates([Hit(article, score, ()) for article, score in scored])[:k]
     wants_figures = asks_for_figures(text)
     hits = [
@@ -144,14 +144,15 @@ def _known(index: Index) -> Callable[[str], bool]:
     return lambda token: index.token_id(token) is not None
 
 
-def date_scope(db: sqlite_utils.Database, text: str, today: date) -> tuple[DateScope | None, str]:
-    """The question's date scope, and the question without a phrase that only says when."""
+def date_scope(db: sqlite_utils.Database, text: str, today: date) -> tuple[DateScope | None, str, str]:
+    """The question's date scope; the text to search (without a phrase that only says when);
+    and the text without any date phrase."""
     phrase = find_date_phrase(text)
     if phrase is None:
-        return None, text
+        return None, text, text
     scope = resolve(phrase, today, store.newest_day(db))
-    content = strip_phrase(text, phrase) if scope.filter or scope.recent else text
-    return scope, content
+    rest = strip_phrase(text, phrase)
+    return scope, rest if scope.filter or scope.recent else text, rest
 
 
 def _window(scope: DateScope) -> str:

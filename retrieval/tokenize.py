@@ -29,7 +29,8 @@ ENGLISH_STOP_WORDS = frozenset(
     ours ourselves out over own same she should so some such than that the their theirs them
     themselves then there these they this those through to too under until up very was we were
     what when where which while who whom why will with would you your yours yourself yourselves
-    s t tell show give news article articles please much many""".split()
+    s t tell show give news article articles please much many happen happened happening
+    update updates""".split()
 )
 CHINESE_STOP_WORDS = frozenset(
     """的 了 是 在 和 与 及 或 对 吗 呢 吧 啊 呀 把 被 让 给 从 向 就 都 也 还 又 而 并 但 却 将 会 要 能
