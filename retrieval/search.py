@@ -7,6 +7,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
+from functools import lru_cache
 
 import numpy as np
 import sqlite_utils
@@ -30,6 +31,7 @@ FIGURE_BONUS = 1.5
 DATE_CANDIDATES = 50
 COMMON_SHARE = 0.5
 RANKING_PRUNE_SHARE = 0.8
+RANKING_EXPANSION_TERMS = 16
 
 Tokenize = Callable[[str], list[str]]
 
@@ -82,11 +84,16 @@ def search(
         notes.append(f"No article is dated {_window(scope)}; showing the best matches from any date.")
         allowed = None
     limit = max(k * CANDIDATE_FACTOR, DATE_CANDIDATES if scope else 0)
-    ranked = rank(index, ranking_weights(index, weights, tokens), limit, allowed)
+    first = ranking_weights(index, weights, tokens)
+    scores = index.scores(first)
+    ranked = top_documents(index, scores, limit, allowed)
     articles = store.articles_by_rowid(db, [rowid for rowid, _ in ranked])
     if glossary is not None and ranked and needs_feedback(content, ranked, k):
         weights = merge_weights(weights, _feedback(ranked, articles, tokens, index, tokenize, content))
-        ranked = rank(index, ranking_weights(index, weights, tokens), limit, allowed)
+        second = ranking_weights(index, weights, tokens)
+        change = {t: second.get(t, 0.0) - first.get(t, 0.0) for t in {*first, *second}}
+        scores += index.scores({t: w for t, w in change.items() if w})  # BM25 is linear in the weights
+        ranked = top_documents(index, scores, limit, allowed)
         missing = [rowid for rowid, _ in ranked if rowid not in articles]
         articles.update(store.articles_by_rowid(db, missing))
     scored = [(articles[rowid], score) for rowid, score in ranked if rowid in articles]
@@ -95,7 +102,7 @@ def search(
     scored = rerank_by_bullets(scored[:depth], weights, idfs, tokenize) + scored[depth : k * CANDIDATE_FACTOR]
     if scope and not scope.filter:
         scored = sorted(((a, s * date_weight(scope, a.day)) for a, s in scored), key=lambda pair: -pair[1])
-    hits = merge_duplicates([Hit(article, score, ()) for article, score in scored])[:k]
+    hits = merge_duplicates([Hit(article, score, ()) for article, score in scored[: k * CANDIDATE_FACTOR]])[:k]
     wants_figures = asks_for_figures(text)
     hits = [
         Hit(hit.article, hit.score, _pick(hit.article, weights, idfs, tokenize, MAX_BULLETS, wants_figures), hit.also)
@@ -169,10 +176,18 @@ def window_mask(db: sqlite_utils.Database, index: Index, scope: DateScope) -> np
 
 
 def ranking_weights(index: Index, weights: Mapping[str, float], asked: Sequence[str]) -> dict[str, float]:
-    """The weights to rank documents with: expansion terms that most documents hold cost time
-    and barely move a document's score, so only bullet choice uses them."""
+    """The weights to rank documents with: the question's own terms and its strongest
+    expansion terms (weight x idf). Expansion terms that most documents hold, or beyond the
+    strongest few, cost time and barely move a document's score, so only bullet choice uses them."""
     common = index.size * RANKING_PRUNE_SHARE
-    return {t: w for t, w in weights.items() if t in asked or index.document_frequency(t) < common}
+    own = {t: w for t, w in weights.items() if t in asked}
+    added = [
+        (w * index.idf(t), t)
+        for t, w in weights.items()
+        if t not in own and 0 < index.document_frequency(t) < common
+    ]
+    strongest = sorted(added, reverse=True)[:RANKING_EXPANSION_TERMS]
+    return {**own, **{t: weights[t] for _, t in strongest}}
 
 
 def informative(index: Index, tokens: Sequence[str]) -> bool:
@@ -245,7 +260,15 @@ def rank(
     """(rowid, score) of the best-scoring documents with a positive score, within `allowed`."""
     if not weights or index.size == 0 or limit <= 0:
         return []
-    scores = index.scores(weights)
+    return top_documents(index, index.scores(weights), limit, allowed)
+
+
+def top_documents(
+    index: Index, scores: np.ndarray, limit: int, allowed: np.ndarray | None = None
+) -> list[tuple[int, float]]:
+    """(rowid, score) of the `limit` best positive scores, within `allowed`."""
+    if index.size == 0 or limit <= 0:
+        return []
     if allowed is not None:
         scores = np.where(allowed, scores, 0.0)
     limit = min(limit, len(scores))
@@ -325,9 +348,10 @@ def similarity(left: Sequence[str], right: Sequence[str]) -> float:
 _PUNCTUATION = re.compile(r"[\W_]+")
 
 
-def title_bigrams(title: str) -> set[str]:
+@lru_cache(maxsize=1 << 14)
+def title_bigrams(title: str) -> frozenset[str]:
     text = _PUNCTUATION.sub("", title.lower())
-    return {text[i : i + 2] for i in range(len(text) - 1)}
+    return frozenset(text[i : i + 2] for i in range(len(text) - 1))
 
 
 def same_story(left: Article, right: Article) -> bool:
@@ -335,14 +359,16 @@ def same_story(left: Article, right: Article) -> bool:
     return _similar_titles(title_bigrams(left.title), title_bigrams(right.title))
 
 
-def _similar_titles(left: set[str], right: set[str]) -> bool:
-    return bool(left and right) and len(left & right) / len(left | right) >= DUPLICATE_TITLE_SIMILARITY
+def _similar_titles(left: frozenset[str], right: frozenset[str]) -> bool:
+    if not left or not right or min(len(left), len(right)) < DUPLICATE_TITLE_SIMILARITY * max(len(left), len(right)):
+        return False  # Jaccard can never reach the threshold
+    return len(left & right) / len(left | right) >= DUPLICATE_TITLE_SIMILARITY
 
 
 def merge_duplicates(hits: Sequence[Hit]) -> list[Hit]:
     """Fold each repeat of a story into the first (best) hit, which names the others."""
     merged: list[Hit] = []
-    kept_bigrams: list[set[str]] = []
+    kept_bigrams: list[frozenset[str]] = []
     for hit in hits:
         bigrams = title_bigrams(hit.article.title)
         for position, kept in enumerate(merged):

@@ -103,3 +103,22 @@ def test_a_window_with_no_articles_says_so_and_answers_anyway(seeded_library):
     answer = seeded_library.ask("2024年3月 稀土 出口管制")
     assert answer.hits
     assert any("No article is dated" in note for note in answer.notes)
+
+
+def test_a_month_named_alone_lists_that_months_articles_newest_first(seeded_library):
+    answer = seeded_library.ask("10月的新闻")
+    days = [hit.article.day for hit in answer.hits]
+    assert days and all(date(2025, 10, 1) <= day <= date(2025, 10, 31) for day in days)
+    assert days == sorted(days, reverse=True)
+
+
+def test_an_empty_relative_window_says_so_and_shows_the_newest_articles(seeded_library):
+    answer = seeded_library.ask("What happened last week?")
+    assert any("No article is dated" in note for note in answer.notes)
+    assert answer.hits[0].article.day == NEWEST
+
+
+def test_a_month_named_in_a_fact_question_does_not_hide_the_report_of_the_next_month(seeded_library):
+    answer = seeded_library.ask("9月中国对美稀土出口下降多少")
+    assert answer.hits[0].article.day == date(2025, 10, 21)
+    assert "30%" in answer.hits[0].bullets[0]
