@@ -24,7 +24,7 @@ _CHINESE_WORD = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)")
 GLOSSARY_WEIGHT = 0.6
 FEEDBACK_DOCUMENTS = 3
 FEEDBACK_TERMS = 6
-FEEDBACK_WEIGHT = 0.25
+FEEDBACK_WEIGHT = 0.15
 
 
 @dataclass(frozen=True)

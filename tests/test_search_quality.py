@@ -84,3 +84,9 @@ def test_a_question_in_words_the_corpus_never_uses_is_answered_through_its_trans
     answer = seeded_library.ask("七种重稀土出口许可管制")
     assert 0 < len(answer.hits) <= 5
     assert any("seven" in bullet for hit in answer.hits[:3] for bullet in hit.bullets)
+
+
+def test_a_chinese_question_matching_only_a_title_gets_english_bullets_from_the_corpus_bridge(seeded_library):
+    top = seeded_library.ask("资敌行为").hits[0]
+    assert "资敌" in top.article.title
+    assert len(top.bullets) > 1  # chosen through the title's English feedback terms, not the fallback
