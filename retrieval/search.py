@@ -69,8 +69,7 @@ def search(
     text, notes = clean_question(question)
     if not text:
         return Answer(text, [], notes)
-    today = today or datetime.now(SHANGHAI).date()
-    scope, content, rest = date_scope(db, text, today)
+    scope, content, rest = date_scope(db, text, today or datetime.now(SHANGHAI).date())
     if scope:
         notes.extend(scope.notes)
         if not informative(index, tokenize(rest)):
@@ -84,31 +83,59 @@ def search(
         notes.append(f"No article is dated {_window(scope)}; showing the best matches from any date.")
         allowed = None
     limit = max(k * CANDIDATE_FACTOR, DATE_CANDIDATES if scope else 0)
+    bridge = glossary is not None
+    scored, weights = candidates(db, index, tokenize, content, tokens, weights, limit, allowed, bridge, k)
+    return Answer(text, best_hits(scored, weights, index, tokenize, scope, k, asks_for_figures(text)), notes)
+
+
+def candidates(
+    db: sqlite_utils.Database,
+    index: Index,
+    tokenize: Tokenize,
+    content: str,
+    tokens: Sequence[str],
+    weights: dict[str, float],
+    limit: int,
+    allowed: np.ndarray | None,
+    bridge: bool,
+    k: int,
+) -> tuple[list[tuple[Article, float]], dict[str, float]]:
+    """The best `limit` articles with their scores, and the final question weights: with the
+    corpus bridge, the first pass's best articles lend terms of the other language."""
     first = ranking_weights(index, weights, tokens)
     scores = index.scores(first)
     ranked = top_documents(index, scores, limit, allowed)
     articles = store.articles_by_rowid(db, [rowid for rowid, _ in ranked])
-    if glossary is not None and ranked and needs_feedback(content, ranked, k):
+    if bridge and ranked and needs_feedback(content, ranked, k):
         weights = merge_weights(weights, _feedback(ranked, articles, tokens, index, tokenize, content))
         second = ranking_weights(index, weights, tokens)
         change = {t: second.get(t, 0.0) - first.get(t, 0.0) for t in {*first, *second}}
         scores += index.scores({t: w for t, w in change.items() if w})  # BM25 is linear in the weights
         ranked = top_documents(index, scores, limit, allowed)
-        missing = [rowid for rowid, _ in ranked if rowid not in articles]
-        articles.update(store.articles_by_rowid(db, missing))
-    scored = [(articles[rowid], score) for rowid, score in ranked if rowid in articles]
+        articles.update(store.articles_by_rowid(db, [rowid for rowid, _ in ranked if rowid not in articles]))
+    return [(articles[rowid], score) for rowid, score in ranked if rowid in articles], weights
+
+
+def best_hits(
+    scored: Sequence[tuple[Article, float]],
+    weights: Mapping[str, float],
+    index: Index,
+    tokenize: Tokenize,
+    scope: DateScope | None,
+    k: int,
+    figures: bool,
+) -> list[Hit]:
+    """Re-rank candidates by their best bullet (and date), fold repeated stories, pick bullets."""
     idfs = {token: index.idf(token) for token in weights}
     depth = len(scored) if scope else k * RERANK_FACTOR
-    scored = rerank_by_bullets(scored[:depth], weights, idfs, tokenize) + scored[depth : k * CANDIDATE_FACTOR]
+    scored = rerank_by_bullets(scored[:depth], weights, idfs, tokenize) + list(scored[depth : k * CANDIDATE_FACTOR])
     if scope and not scope.filter:
         scored = sorted(((a, s * date_weight(scope, a.day)) for a, s in scored), key=lambda pair: -pair[1])
     hits = merge_duplicates([Hit(article, score, ()) for article, score in scored[: k * CANDIDATE_FACTOR]])[:k]
-    wants_figures = asks_for_figures(text)
-    hits = [
-        Hit(hit.article, hit.score, _pick(hit.article, weights, idfs, tokenize, MAX_BULLETS, wants_figures), hit.also)
+    return [
+        Hit(hit.article, hit.score, _pick(hit.article, weights, idfs, tokenize, MAX_BULLETS, figures), hit.also)
         for hit in hits
     ]
-    return Answer(text, hits, notes)
 
 
 _bullet_token_cache: dict[tuple[str, str], tuple[list[str], ...]] = {}
