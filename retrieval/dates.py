@@ -33,8 +33,7 @@ MONTHS = {
     )
     for name in names
 }
-CHINESE_NUMBERS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10,
-                   "十一": 11, "十二": 12}
+CHINESE_NUMBERS = {**{ch: n for n, ch in enumerate("一二三四五六七八九十", 1)}, "十一": 11, "十二": 12}
 _ZH_MONTH = r"(?P<zm>1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九])\s*月(?:份)?"
 _EN_MONTH = r"(?P<em>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
 
@@ -42,18 +41,22 @@ RECENT_DAYS = 30
 RECENCY_BOOST = 2.0  # the newest article's score counts up to three times
 RECENCY_HALF_DAYS = 30  # ... and one a month older twice
 _ZH_COUNT = "[一二两三四五六七八九十]"
-COUNT_WORDS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10,
-               "two": 2, "three": 3, "four": 4, "six": 6}
+COUNT_WORDS = {**CHINESE_NUMBERS, "两": 2, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 UNIT_DAYS = {"天": 1, "日": 1, "周": 7, "星期": 7, "月": 30, "个月": 30, "day": 1, "week": 7, "month": 30}
 
 # Order matters: the first pattern that matches wins, so longer and more specific come first.
 _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("year_month", re.compile(rf"(?P<y>20\d\d)\s*年\s*{_ZH_MONTH}")),
-    ("year_month", re.compile(rf"\b(?P<y>20\d\d)[-/.](?P<nm>1[0-2]|0?[1-9])\b")),
+    ("year_month", re.compile(r"\b(?P<y>20\d\d)[-/.](?P<nm>1[0-2]|0?[1-9])\b")),
     ("year_month", re.compile(rf"(?i)\b(?:in\s+|from\s+|during\s+)?{_EN_MONTH},?\s+(?P<y>20\d\d)\b")),
     ("last_days", re.compile(rf"(?:过去|最近|近)\s*(?P<n>\d{{1,3}}|{_ZH_COUNT})\s*(?P<unit>天|日|周|星期|个?月)")),
-    ("last_days", re.compile(r"(?i)\b(?:in\s+|over\s+)?(?:the\s+)?(?:last|past)\s+(?P<n>\d{1,3}|two|three|four|six)\s+"
-                             r"(?P<unit>days?|weeks?|months?)\b")),
+    (
+        "last_days",
+        re.compile(
+            r"(?i)\b(?:in\s+|over\s+)?(?:the\s+)?(?:last|past)\s+(?P<n>\d{1,3}|two|three|four|five|six)\s+"
+            r"(?P<unit>days?|weeks?|months?)\b"
+        ),
+    ),
     ("this_week", re.compile(r"(?i)本周|这周|这一周|这个星期|本星期|\bthis\s+week\b")),
     ("last_week", re.compile(r"(?i)上周|上一周|上个星期|上星期|\blast\s+week\b|\bpast\s+week\b")),
     ("this_month", re.compile(r"(?i)本月|这个月|这一个月|\bthis\s+month\b")),
@@ -62,14 +65,32 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("yesterday", re.compile(r"(?i)昨天|昨日|\byesterday\b")),
     ("this_year", re.compile(r"(?i)今年|本年度|\bthis\s+year\b")),
     ("last_year", re.compile(r"(?i)去年|\blast\s+year\b")),
-    ("recent", re.compile(r"(?i)最近|最新|近期|近来|近日|\b(?:the\s+)?(?:most\s+recent|latest|newest|recent(?:ly)?|lately)\b")),
+    (
+        "recent",
+        re.compile(r"(?i)最近|最新|近期|近来|近日|\b(?:the\s+)?(?:most\s+recent|latest|newest|recent(?:ly)?|lately)\b"),
+    ),
     ("month", re.compile(rf"(?<![\d年]){_ZH_MONTH}")),
-    ("month", re.compile(rf"(?i)\b(?:in\s+|from\s+|during\s+)?(?P<em2>january|february|march|april|june|july|"
-                         rf"august|september|october|november|december|sept)\b")),
+    (
+        "month",
+        re.compile(
+            r"(?i)\b(?:in\s+|from\s+|during\s+)?(?P<em2>january|february|march|april|june|july|"
+            r"august|september|october|november|december|sept)\b"
+        ),
+    ),
     ("year", re.compile(r"(?<!\d)(?P<y>20\d\d)\s*年(?!\s*\d)|(?i:\b(?:in|from|during)\s+(?P<y2>20\d\d)\b)")),
 ]
-RELATIVE = {"last_days", "this_week", "last_week", "this_month", "last_month", "today", "yesterday",
-            "this_year", "last_year", "recent"}
+RELATIVE = {
+    "last_days",
+    "this_week",
+    "last_week",
+    "this_month",
+    "last_month",
+    "today",
+    "yesterday",
+    "this_year",
+    "last_year",
+    "recent",
+}
 
 
 @dataclass(frozen=True)

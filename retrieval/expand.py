@@ -96,9 +96,7 @@ class Glossary:
                     found.setdefault(id(entry), (entry, "english", " ".join(phrase)))
         return list(found.values())
 
-    def expand(
-        self, text: str, tokens: Sequence[str], known: Callable[[str], bool] | None = None
-    ) -> dict[str, float]:
+    def expand(self, text: str, tokens: Sequence[str], known: Callable[[str], bool] | None = None) -> dict[str, float]:
         """Weighted tokens of the other language for the entries the question names.
 
         When `known` says the corpus never uses the question's own term, its translation

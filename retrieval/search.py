@@ -209,9 +209,7 @@ def ranking_weights(index: Index, weights: Mapping[str, float], asked: Sequence[
     common = index.size * RANKING_PRUNE_SHARE
     own = {t: w for t, w in weights.items() if t in asked}
     added = [
-        (w * index.idf(t), t)
-        for t, w in weights.items()
-        if t not in own and 0 < index.document_frequency(t) < common
+        (w * index.idf(t), t) for t, w in weights.items() if t not in own and 0 < index.document_frequency(t) < common
     ]
     strongest = sorted(added, reverse=True)[:RANKING_EXPANSION_TERMS]
     return {**own, **{t: weights[t] for _, t in strongest}}
@@ -263,7 +261,9 @@ def _feedback(
     chinese_question = has_cjk(content)
     best = [articles[rowid] for rowid, _ in ranked[:FEEDBACK_DOCUMENTS] if rowid in articles]
     documents = [
-        [t for tokens in bullet_tokens(article, tokenize) for t in tokens] if chinese_question else tokenize(article.title)
+        [t for tokens in bullet_tokens(article, tokenize) for t in tokens]
+        if chinese_question
+        else tokenize(article.title)
         for article in best
     ]
     return feedback_terms(documents, tokens, index.idf, want_chinese=not chinese_question)

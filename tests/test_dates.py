@@ -19,7 +19,9 @@ def scope_of(question: str, today: date = TODAY, newest: date | None = NEWEST):
     return resolve(phrase, today, newest)
 
 
-@pytest.mark.parametrize("question", ["最近稀土有什么消息", "最新的稀土出口管制", "latest rare earth news", "recent tariffs"])
+@pytest.mark.parametrize(
+    "question", ["最近稀土有什么消息", "最新的稀土出口管制", "latest rare earth news", "recent tariffs"]
+)
 def test_latest_and_recent_weigh_by_recency_from_the_newest_article(question):
     scope = scope_of(question)
     assert scope.recent and not scope.filter
@@ -40,7 +42,9 @@ def test_last_month_is_the_month_before_the_newest_article(question):
     assert (scope.start, scope.end, scope.filter) == (date(2026, 1, 1), date(2026, 1, 31), True)
 
 
-@pytest.mark.parametrize("question", ["2026年1月的稀土新闻", "news from January 2026", "Jan 2026 tariffs", "2026-01 稀土"])
+@pytest.mark.parametrize(
+    "question", ["2026年1月的稀土新闻", "news from January 2026", "Jan 2026 tariffs", "2026-01 稀土"]
+)
 def test_a_month_with_its_year_filters_to_that_month(question):
     scope = scope_of(question)
     assert (scope.start, scope.end, scope.filter) == (date(2026, 1, 1), date(2026, 1, 31), True)
@@ -52,7 +56,11 @@ def test_a_month_without_a_year_is_the_latest_such_month_and_only_weighs(questio
     scope = scope_of(question)
     assert (scope.start, scope.end) == (date(2025, 11, 1), date(2025, 11, 30))
     assert not scope.filter
-    assert date_weight(scope, date(2025, 11, 7)) > date_weight(scope, date(2025, 12, 7)) > date_weight(scope, date(2025, 6, 7))
+    assert (
+        date_weight(scope, date(2025, 11, 7))
+        > date_weight(scope, date(2025, 12, 7))
+        > date_weight(scope, date(2025, 6, 7))
+    )
 
 
 @pytest.mark.parametrize(

@@ -43,7 +43,10 @@ def test_a_perfect_ranking_scores_one_on_every_figure(tmp_path):
     question = one_question(
         tmp_path, [{"title": "A", "date": "2025-10-21", "grade": 2}, {"title": "B", "date": "2025-10-22", "grade": 1}]
     )
-    hits = [Hit(article("A", "2025-10-21", ("fell 30%",)), 2.0, ("fell 30%",)), Hit(article("B", "2025-10-22"), 1.0, ())]
+    hits = [
+        Hit(article("A", "2025-10-21", ("fell 30%",)), 2.0, ("fell 30%",)),
+        Hit(article("B", "2025-10-22"), 1.0, ()),
+    ]
     score = score_hits(question, hits)
     assert (score.ndcg, score.recall, score.mrr, score.answer) == (1.0, 1.0, 1.0, 1.0)
 
@@ -129,7 +132,9 @@ def test_briefbot_beats_the_rank_bm25_baseline_on_the_held_out_set(seeded_librar
     assert ours.means()["overall"]["ndcg"] > baseline.means()["overall"]["ndcg"] + 0.2
 
 
-@pytest.mark.skipif(not DEV_SET.exists(), reason=f"dev set not found at {DEV_SET} (it lives in ../shared beside the repo)")
+@pytest.mark.skipif(
+    not DEV_SET.exists(), reason=f"dev set not found at {DEV_SET} (it lives in ../shared beside the repo)"
+)
 def test_dev_set_figures_stay_at_what_we_reached(seeded_library):
     report, _ = evaluate_library(seeded_library, DEV_SET)
     means = report.means()

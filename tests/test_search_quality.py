@@ -72,7 +72,11 @@ def test_bullets_answer_the_question_rather_than_open_the_article(seeded_library
 
 
 def test_no_answer_shows_two_near_identical_bullets(seeded_library):
-    for question in ["China share of global rare earth refining capacity", "中国稀土加工能力占全球比例", "Lynas 马来西亚"]:
+    for question in [
+        "China share of global rare earth refining capacity",
+        "中国稀土加工能力占全球比例",
+        "Lynas 马来西亚",
+    ]:
         for hit in seeded_library.ask(question).hits:
             words = [set(re.findall(r"\w+", bullet.lower())) for bullet in hit.bullets]
             for i, left in enumerate(words):
