@@ -171,7 +171,11 @@ def eval_command(questions_file: Path, baseline: bool, as_json: bool, db: str | 
 
     library = open_library(db)
     with user_errors():
-        report, reference = evaluate_library(library, questions_file, baseline)
+        try:
+            report, reference = evaluate_library(library, questions_file, baseline)
+        except ParseError as error:  # a bad question file: name the line, nothing else to say
+            click.echo(str(error), err=True)
+            sys.exit(EXIT_USAGE)
     if as_json:
         click.echo(json.dumps(report_json(report, reference), ensure_ascii=False))
     else:
