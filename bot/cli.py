@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,7 +44,24 @@ db_option = click.option(
 )
 
 
-@click.group()
+class BriefbotGroup(click.Group):
+    """The last line of defence: an unexpected failure is one line, not a traceback
+    (set BRIEFBOT_DEBUG=1 to see it)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise
+        except Exception as error:  # noqa: BLE001 - the edge that turns errors into messages
+            if os.environ.get("BRIEFBOT_DEBUG"):
+                raise
+            click.echo(f"Error: unexpected failure ({type(error).__name__}: {error}). "
+                       "Run again with BRIEFBOT_DEBUG=1 for details.", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=BriefbotGroup)
 @click.version_option(package_name="briefbot")
 def cli() -> None:
     """Ask a news-research corpus questions in Chinese or English, and read topic digests."""
@@ -174,7 +192,7 @@ def digest_json(result: Digest) -> dict:
 
 
 def digest_text(result: Digest) -> str:
-    window = f"since {result.start}" if result.start else "all time"
+    window = f"{result.start} – {result.end}" if result.start else "all time"
     kind = "Topic" if result.matched_topic else "Search"
     lines = [f"{kind}: {result.topic} ({window})"]
     if result.window_empty and result.newest:

@@ -186,3 +186,17 @@ def test_bundled_seeds_are_the_shared_corpus():
     assert sorted(p.name for p in SEEDS.glob("*.txt")) == sorted(p.name for p in shared.glob("*.txt"))
     for path in SEEDS.glob("*.txt"):
         assert path.read_bytes() == (shared / path.name).read_bytes()
+
+
+def test_an_unexpected_failure_is_one_line_not_a_traceback(db_path, monkeypatch):
+    from retrieval import Library
+
+    def explode(self, question, k=5):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(Library, "ask", explode)
+    result = CliRunner().invoke(cli, ["ask", "稀土", "--db", db_path])
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: unexpected failure (RuntimeError: disk on fire). Run again with BRIEFBOT_DEBUG=1 for details.\n"
+    )
