@@ -65,6 +65,7 @@ class FakeTelegram:
     blocked: set[int] = field(default_factory=set)
     files: dict[str, bytes] = field(default_factory=dict)
     updates: list[dict] = field(default_factory=list)
+    sends_before_failure: int | None = None
     lock: threading.Condition = field(default_factory=threading.Condition)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
 
@@ -108,6 +109,10 @@ class FakeTelegram:
         chat_id = int(params["chat_id"])
         if chat_id in self.blocked:
             return self._error(403, "Forbidden: bot was blocked by the user")
+        if self.sends_before_failure is not None:
+            if self.sends_before_failure <= 0:
+                return self._error(400, "Bad Request: message could not be sent")
+            self.sends_before_failure -= 1
         return self._ok(self._message(chat_id, params.get("text", "")))
 
     def _editMessageText(self, params):
@@ -130,6 +135,7 @@ class FakeTelegram:
                     "limited_gifts": False,
                     "unique_gifts": False,
                     "premium_subscription": False,
+                    "gifts_from_channels": False,
                 },
             }
         )
