@@ -201,7 +201,7 @@ async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await query.answer()
     result = await asyncio.to_thread(_library(context).digest, topic, DIGEST_DAYS)
     for html_text in render.digest_messages(result, _language(update)):
-        await context.bot.send_message(query.message.chat.id, html_text)
+        await context.bot.send_message(update.effective_chat.id, html_text)
 
 
 async def digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

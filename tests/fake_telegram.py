@@ -66,6 +66,7 @@ class FakeTelegram:
     files: dict[str, bytes] = field(default_factory=dict)
     updates: list[dict] = field(default_factory=list)
     sends_before_failure: int | None = None
+    flood_waits: int = 0
     lock: threading.Condition = field(default_factory=threading.Condition)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
 
@@ -109,6 +110,9 @@ class FakeTelegram:
         chat_id = int(params["chat_id"])
         if chat_id in self.blocked:
             return self._error(403, "Forbidden: bot was blocked by the user")
+        if self.flood_waits > 0:
+            self.flood_waits -= 1
+            return 429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1", "parameters": {"retry_after": 1}}
         if self.sends_before_failure is not None:
             if self.sends_before_failure <= 0:
                 return self._error(400, "Bad Request: message could not be sent")

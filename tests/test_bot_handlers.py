@@ -410,3 +410,30 @@ def test_everyone_else_is_refused_without_file_system_hints(bot, seeded_library)
     assert "only the bot's owners" in text and "/" not in visible_text(text).replace("/ingest", "")
     assert "getFile" not in [c.method for c in calls]
     assert "only the bot's owners" in only_reply(bot.send(message_update("/ingest")))
+
+
+def test_flood_limits_are_waited_out_and_retried(bot):
+    bot.api.flood_waits = 1
+    calls = bot.send(message_update("/latest 1"))
+    assert len(replies(calls)) == 2  # refused once with retry_after, then sent
+    assert "1. <b>" in calls[-1].text
+
+
+def test_the_token_never_reaches_the_log(capsys):
+    from bot.app import TokenFilter
+
+    handler = logging.StreamHandler()
+    handler.addFilter(TokenFilter(TOKEN))
+    log = logging.getLogger("token-test")
+    log.addHandler(handler)
+    try:
+        log.error("POST https://api.telegram.org/bot%s/getMe", TOKEN)
+        try:
+            raise RuntimeError(f"failed https://api.telegram.org/bot{TOKEN}/getUpdates")
+        except RuntimeError:
+            log.exception("request failed")
+    finally:
+        log.removeHandler(handler)
+    output = capsys.readouterr().err
+    assert "getUpdates" in output and "<token>" in output
+    assert TOKEN not in output
