@@ -17,6 +17,7 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     Defaults,
     InlineQueryHandler,
@@ -32,6 +33,7 @@ from .i18n import CHINESE, COMMANDS, ENGLISH
 from .ratelimit import QuestionLimiter
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+CONCURRENT_UPDATES = 16  # questions wait on worker threads; others need not queue behind them
 logger = logging.getLogger(__name__)
 
 
@@ -78,6 +80,7 @@ def build_application(settings: Settings, library: Library, request: BaseRequest
         .defaults(defaults)
         .rate_limiter(AIORateLimiter(max_retries=3))
         .post_init(post_init)
+        .concurrent_updates(CONCURRENT_UPDATES)
     )
     if settings.base_url:
         builder = builder.base_url(settings.base_url).base_file_url(file_url_for(settings.base_url))
@@ -123,6 +126,7 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(handlers.topic_button, pattern=r"^t:"))
     application.add_handler(CallbackQueryHandler(handlers.stale_button))
     application.add_handler(InlineQueryHandler(handlers.inline_query))
+    application.add_handler(ChatMemberHandler(handlers.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_error_handler(handlers.on_error)
 
 

@@ -430,6 +430,19 @@ async def ingest_document(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await message.reply_text(text(language, "ingest_done", new=counts.new, known=counts.known, name=render.escape(name)))
 
 
+async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The bot was blocked, removed or banned: pause that chat's subscriptions."""
+    change = update.my_chat_member
+    if change.new_chat_member.status not in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
+        return
+    chat_id = change.chat.id
+    paused = await _db(context, subscriptions.pause_chat, chat_id, f"bot {change.new_chat_member.status}")
+    for s in paused:
+        schedule.cancel_jobs(context.job_queue, s.job_name)
+    if paused:
+        logger.warning("Chat %s %s the bot; paused %d subscriptions", chat_id, change.new_chat_member.status, len(paused))
+
+
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the update and the exception; tell the user briefly."""
     summary = json.dumps(update.to_dict(), ensure_ascii=False)[:2000] if isinstance(update, Update) else repr(update)

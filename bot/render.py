@@ -29,6 +29,11 @@ _QUERY_STOP_WORDS = frozenset(
 )
 
 
+def telegram_length(message: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units."""
+    return len(message.encode("utf-16-le")) // 2
+
+
 def escape(raw: str) -> str:
     """Text safe inside Telegram HTML: &, < and > escaped."""
     return html.escape(raw, quote=False)
@@ -76,7 +81,7 @@ def article_block(
     lines = [head]
     for position, bullet in enumerate(bullets, 1):
         line = f"{position}) {highlight(_clip(bullet, BULLET_LIMIT), terms)}"
-        if sum(len(x) + 1 for x in lines) + len(line) > MESSAGE_LIMIT - 200:
+        if sum(telegram_length(x) + 1 for x in lines) + telegram_length(line) > MESSAGE_LIMIT - 200:
             break
         lines.append(line)
     return "\n".join(lines)
@@ -92,7 +97,7 @@ def split_messages(blocks: Iterable[str], limit: int = MESSAGE_LIMIT) -> list[st
     current = ""
     for block in blocks:
         candidate = f"{current}\n\n{block}" if current else block
-        if len(candidate) <= limit:
+        if telegram_length(candidate) <= limit:
             current = candidate
             continue
         if current:
@@ -122,12 +127,12 @@ def answer_page(answer: Answer, language: str, offset: int = 0, size: int = 3) -
     end = offset
     for number in range(offset, min(offset + size, len(answer.hits))):
         candidate = blocks + [hit_block(answer.hits[number], number + 1, terms)]
-        if end > offset and len("\n\n".join(candidate)) > MESSAGE_LIMIT:
+        if end > offset and telegram_length("\n\n".join(candidate)) > MESSAGE_LIMIT:
             break
         blocks = candidate
         end = number + 1
     html_text = "\n\n".join(blocks)
-    if len(html_text) > MESSAGE_LIMIT:
+    if telegram_length(html_text) > MESSAGE_LIMIT:
         html_text = "\n\n".join(blocks[-1:])
     return Page(html_text, end < len(answer.hits), end)
 
@@ -190,7 +195,7 @@ def delivery_messages(heading: str, articles: Sequence[Article]) -> list[tuple[s
     for number, article in enumerate(articles, 1):
         block = article_block(article, article.bullets[:2], number)
         candidate = f"{current}\n\n{block}" if current else block
-        if len(candidate) <= MESSAGE_LIMIT:
+        if telegram_length(candidate) <= MESSAGE_LIMIT:
             current, uids = candidate, uids + [article.uid]
             continue
         messages.append((current, uids))

@@ -384,8 +384,9 @@ def telegram_html_problems(text: str) -> list[str]:
         elif not match.group(4):
             problems.append(f"unescaped {token!r} at {match.start()}")
     problems += [f"unclosed tag: <{tag}>" for tag in open_tags]
-    if len(text) > 4096:
-        problems.append(f"{len(text)} characters, above 4096")
+    length = len(text.encode("utf-16-le")) // 2
+    if length > 4096:
+        problems.append(f"{length} UTF-16 units, above 4096")
     return problems
 
 

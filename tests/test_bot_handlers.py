@@ -437,3 +437,18 @@ def test_the_token_never_reaches_the_log(capsys):
     output = capsys.readouterr().err
     assert "getUpdates" in output and "<token>" in output
     assert TOKEN not in output
+
+
+def test_being_removed_from_a_chat_pauses_its_subscriptions(bot, seeded_library):
+    subscribe_directly(seeded_library, chat_id=GROUP["id"], topic="钕")
+    schedule.schedule_subscription(bot.application.job_queue, subscriptions.for_chat(seeded_library.db, GROUP["id"])[0])
+    change = {
+        "chat": GROUP,
+        "from": user(),
+        "date": 0,
+        "old_chat_member": {"status": "member", "user": {"id": BOT_ID, "is_bot": True, "first_name": "Brief"}},
+        "new_chat_member": {"status": "left", "user": {"id": BOT_ID, "is_bot": True, "first_name": "Brief"}},
+    }
+    assert bot.send({"update_id": 999002, "my_chat_member": change}) == []
+    assert subscriptions.for_chat(seeded_library.db, GROUP["id"])[0].paused == "bot left"
+    assert bot.application.job_queue.get_jobs_by_name(f"subscription:{GROUP['id']}:钕") == ()
