@@ -71,8 +71,7 @@ def _language(update: Update) -> str:
 
 async def _db(context: ContextTypes.DEFAULT_TYPE, function, *args):
     """Run a subscriptions function on the library's database in a worker thread."""
-    library = _library(context)
-    return await asyncio.to_thread(lambda: function(library.db, *args))
+    return await schedule.on_database(_library(context), function, *args)
 
 
 async def _reply_all(message: Message, messages: list[str]) -> None:

@@ -21,6 +21,11 @@ EVERY_DAY = tuple(range(7))
 logger = logging.getLogger(__name__)
 
 
+async def on_database(library: Library, function, *args):
+    """Run `function(library.db, *args)` in a worker thread, with that thread's connection."""
+    return await asyncio.to_thread(lambda: function(library.db, *args))
+
+
 def parse_time(value: str) -> time | None:
     """HH:MM (24 h) as a time, or None when it is not one."""
     hours, _, minutes = value.partition(":")
@@ -57,7 +62,7 @@ async def deliver_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     library: Library = context.bot_data["library"]
     sent = await deliver(context.bot, library, chat_id, topic)
     if sent is None and context.job_queue:
-        for subscription in await asyncio.to_thread(lambda: subscriptions.for_chat(library.db, chat_id)):
+        for subscription in await on_database(library, subscriptions.for_chat, chat_id):
             cancel_jobs(context.job_queue, subscription.job_name)
 
 
@@ -67,12 +72,12 @@ async def deliver(bot: Bot, library: Library, chat_id: int, topic: str) -> int |
     Each message is logged as delivered right after it is sent, so a failure midway
     neither loses nor repeats articles.
     """
-    subscription = await asyncio.to_thread(lambda: subscriptions.get(library.db, chat_id, topic))
+    subscription = await on_database(library, subscriptions.get, chat_id, topic)
     if subscription is None or subscription.paused:
         return 0
     result = await asyncio.to_thread(library.digest, topic, None)
     articles = {hit.article.uid: hit.article for hit in result.hits}
-    fresh = await asyncio.to_thread(lambda: subscriptions.unsent(library.db, chat_id, topic, list(articles)))
+    fresh = await on_database(library, subscriptions.unsent, chat_id, topic, list(articles))
     if not fresh:
         return 0
     heading = text(subscription.language, "delivery_head", topic=render.escape(topic))
@@ -81,9 +86,9 @@ async def deliver(bot: Bot, library: Library, chat_id: int, topic: str) -> int |
         try:
             await bot.send_message(chat_id, html_text)
         except Forbidden as error:
-            paused = await asyncio.to_thread(lambda: subscriptions.pause_chat(library.db, chat_id, str(error)))
+            paused = await on_database(library, subscriptions.pause_chat, chat_id, str(error))
             logger.warning("Chat %s refused delivery (%s); paused %d subscriptions", chat_id, error, len(paused))
             return None
-        await asyncio.to_thread(lambda: subscriptions.record_delivery(library.db, chat_id, topic, uids))
+        await on_database(library, subscriptions.record_delivery, chat_id, topic, uids)
         sent += len(uids)
     return sent
