@@ -189,7 +189,7 @@ def digest_text(result: Digest) -> str:
 
 
 @cli.command()
-@click.option("--webhook", "webhook_url", metavar="URL", help="Receive updates at this public HTTPS URL instead of polling.")
+@click.option("--webhook", "webhook_url", metavar="URL", help="Receive updates at this HTTPS URL instead of polling.")
 @click.option("--listen", default="127.0.0.1", show_default=True, help="Address the webhook server listens on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8443, show_default=True, help="Webhook server port.")
 @db_option

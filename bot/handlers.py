@@ -342,7 +342,15 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     schedule.schedule_subscription(context.job_queue, subscription)
     tz = str(context.bot_data["settings"].timezone)
     await message.reply_text(
-        text(language, "subscribed", target=label, topic=render.escape(topic), frequency=text(language, frequency), at=at, tz=tz)
+        text(
+            language,
+            "subscribed",
+            target=label,
+            topic=render.escape(topic),
+            frequency=text(language, frequency),
+            at=at,
+            tz=tz,
+        )
     )
 
 
@@ -361,7 +369,14 @@ async def list_subscriptions(update: Update, context: ContextTypes.DEFAULT_TYPE)
     for s in found:
         paused = text(language, "paused") if s.paused else ""
         lines.append(
-            text(language, "subscription_line", topic=render.escape(s.topic), frequency=text(language, s.frequency), at=s.at, paused=paused)
+            text(
+                language,
+                "subscription_line",
+                topic=render.escape(s.topic),
+                frequency=text(language, s.frequency),
+                at=s.at,
+                paused=paused,
+            )
         )
     await _reply_all(update.effective_message, render.split_messages(lines))
 
@@ -419,14 +434,18 @@ async def ingest_document(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         try:
             counts = await asyncio.to_thread(_library(context).ingest, [path])
         except ParseError as error:
-            reply = text(language, "ingest_failed", name=render.escape(name), line=error.line, reason=render.escape(error.reason))
+            reply = text(
+                language, "ingest_failed", name=render.escape(name), line=error.line, reason=render.escape(error.reason)
+            )
             await message.reply_text(reply)
             return
         except BriefbotError as error:
             reason = render.escape(str(error).replace(folder, "").lstrip("/"))
             await message.reply_text(text(language, "ingest_error", reason=reason))
             return
-    await message.reply_text(text(language, "ingest_done", new=counts.new, known=counts.known, name=render.escape(name)))
+    await message.reply_text(
+        text(language, "ingest_done", new=counts.new, known=counts.known, name=render.escape(name))
+    )
 
 
 async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -439,7 +458,9 @@ async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE)
     for s in paused:
         schedule.cancel_jobs(context.job_queue, s.job_name)
     if paused:
-        logger.warning("Chat %s %s the bot; paused %d subscriptions", chat_id, change.new_chat_member.status, len(paused))
+        logger.warning(
+            "Chat %s %s the bot; paused %d subscriptions", chat_id, change.new_chat_member.status, len(paused)
+        )
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

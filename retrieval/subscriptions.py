@@ -58,7 +58,13 @@ def _now() -> str:
 
 def _subscription(row: dict) -> Subscription:
     return Subscription(
-        row["chat_id"], row["topic"], row["frequency"], row["at"], row["language"], row["created_by"], row["paused"] or ""
+        row["chat_id"],
+        row["topic"],
+        row["frequency"],
+        row["at"],
+        row["language"],
+        row["created_by"],
+        row["paused"] or "",
     )
 
 
@@ -107,15 +113,16 @@ def pause_chat(db: sqlite_utils.Database, chat_id: int, reason: str) -> list[Sub
     """Pause every active subscription of a chat (it blocked or removed the bot)."""
     paused = [s for s in for_chat(db, chat_id) if not s.paused]
     with db.atomic():
-        db.execute("UPDATE subscriptions SET paused = ? WHERE chat_id = ? AND paused = ''", [reason or "paused", chat_id])
+        db.execute(
+            "UPDATE subscriptions SET paused = ? WHERE chat_id = ? AND paused = ''", [reason or "paused", chat_id]
+        )
     return paused
 
 
 def unsent(db: sqlite_utils.Database, chat_id: int, topic: str, uids: Iterable[str]) -> list[str]:
     """The uids, in the given order, that this chat has not been sent for this topic."""
     sent = {
-        row[0]
-        for row in db.execute("SELECT uid FROM deliveries WHERE chat_id = ? AND topic = ?", [chat_id, topic])
+        row[0] for row in db.execute("SELECT uid FROM deliveries WHERE chat_id = ? AND topic = ?", [chat_id, topic])
     }
     return [uid for uid in uids if uid not in sent]
 

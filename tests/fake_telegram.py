@@ -46,7 +46,7 @@ def decode_params(raw: dict[str, Any]) -> dict[str, Any]:
     """Form values as Telegram reads them: JSON objects, arrays and numbers decoded."""
     decoded = {}
     for key, value in raw.items():
-        if isinstance(value, str) and value[:1] in "[{" :
+        if isinstance(value, str) and value[:1] in "[{":
             try:
                 value = json.loads(value)
             except ValueError:
@@ -97,7 +97,9 @@ class FakeTelegram:
         return code, {"ok": False, "error_code": code, "description": description}
 
     def _getMe(self, params):
-        return self._ok({**BOT_USER, "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": True})
+        return self._ok(
+            {**BOT_USER, "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": True}
+        )
 
     def _message(self, chat_id: int, text: str) -> dict:
         chat_type = "private" if chat_id > 0 else ("channel" if str(chat_id).startswith("-100") else "supergroup")
@@ -112,7 +114,12 @@ class FakeTelegram:
             return self._error(403, "Forbidden: bot was blocked by the user")
         if self.flood_waits > 0:
             self.flood_waits -= 1
-            return 429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1", "parameters": {"retry_after": 1}}
+            return 429, {
+                "ok": False,
+                "error_code": 429,
+                "description": "Too Many Requests: retry after 1",
+                "parameters": {"retry_after": 1},
+            }
         if self.sends_before_failure is not None:
             if self.sends_before_failure <= 0:
                 return self._error(400, "Bad Request: message could not be sent")
@@ -162,7 +169,12 @@ class FakeTelegram:
     def _getFile(self, params):
         file_id = params["file_id"]
         return self._ok(
-            {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(self.files[file_id]), "file_path": f"documents/{file_id}.txt"}
+            {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "file_size": len(self.files[file_id]),
+                "file_path": f"documents/{file_id}.txt",
+            }
         )
 
     def file_bytes(self, path: str) -> bytes | None:
@@ -300,7 +312,13 @@ def entities_of(text: str) -> list[dict]:
     for mention in re.finditer(r"@\w+", text):
         if command and mention.start() < command.end():
             continue
-        found.append({"type": "mention", "offset": _utf16_length(text[: mention.start()]), "length": _utf16_length(mention.group())})
+        found.append(
+            {
+                "type": "mention",
+                "offset": _utf16_length(text[: mention.start()]),
+                "length": _utf16_length(mention.group()),
+            }
+        )
     return found
 
 
@@ -320,7 +338,9 @@ def message(text: str, sender: dict | None = None, chat: dict | None = None, rep
     return body
 
 
-def message_update(text: str, sender: dict | None = None, chat: dict | None = None, reply_to: dict | None = None) -> dict:
+def message_update(
+    text: str, sender: dict | None = None, chat: dict | None = None, reply_to: dict | None = None
+) -> dict:
     return {"update_id": next(_update_ids), "message": message(text, sender, chat, reply_to)}
 
 
@@ -359,10 +379,26 @@ def bot_message(text: str, chat: dict, reply_markup: dict | None = None) -> dict
 # --- Telegram's HTML rules ------------------------------------------------------------------
 
 ALLOWED_TAGS = {
-    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler",
-    "a", "tg-emoji", "code", "pre", "blockquote",
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "span",
+    "tg-spoiler",
+    "a",
+    "tg-emoji",
+    "code",
+    "pre",
+    "blockquote",
 }
-_TOKEN = re.compile(r"<(/?)([a-zA-Z][\w-]*)((?:\s+[\w-]+(?:=\"[^\"]*\")?)*)\s*>|&(#\d+|#x[0-9a-fA-F]+|lt|gt|amp|quot);|[<>&]")
+_TOKEN = re.compile(
+    r"<(/?)([a-zA-Z][\w-]*)((?:\s+[\w-]+(?:=\"[^\"]*\")?)*)\s*>|&(#\d+|#x[0-9a-fA-F]+|lt|gt|amp|quot);|[<>&]"
+)
 
 
 def telegram_html_problems(text: str) -> list[str]:

@@ -43,7 +43,9 @@ def start_bot(server: FakeTelegramServer, db: Path, *extra: str, **env: str) -> 
         **env,
     }
     command = [sys.executable, "-m", "bot", "run", *extra]
-    return subprocess.Popen(command, cwd=REPO, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        command, cwd=REPO, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def stop(process: subprocess.Popen) -> str:
@@ -86,7 +88,12 @@ def test_polling_bot_answers_real_updates_with_valid_html(seeded_library):
             assert {c.params.get("language_code") for c in api.sent("setMyCommands")} == {None, "zh"}
 
             def replies_to(chat_id: int, count: int):
-                return wait_for(lambda: len(found := [c for c in api.sent("sendMessage") if c.chat_id == chat_id]) >= count and found, process=process)
+                return wait_for(
+                    lambda: (
+                        len(found := [c for c in api.sent("sendMessage") if c.chat_id == chat_id]) >= count and found
+                    ),
+                    process=process,
+                )
 
             api.push_update(message_update("美澳稀土协议总金额是多少?", sender=user(1001, "zh")))
             [answer] = replies_to(1001, 1)
@@ -127,7 +134,14 @@ def test_webhook_mode_checks_the_secret_token(seeded_library):
         api = server.api
         url = f"http://127.0.0.1:{port}/hook"
         process = start_bot(
-            server, seeded_library.db_path, "--webhook", url, "--listen", "127.0.0.1", "--port", str(port),
+            server,
+            seeded_library.db_path,
+            "--webhook",
+            url,
+            "--listen",
+            "127.0.0.1",
+            "--port",
+            str(port),
             BRIEFBOT_WEBHOOK_SECRET="s3cret-Token_1",
         )
         try:
@@ -137,7 +151,9 @@ def test_webhook_mode_checks_the_secret_token(seeded_library):
             def post(secret: str) -> int:
                 body = json.dumps(message_update("/latest 2", sender=user(1003))).encode()
                 request = urllib.request.Request(
-                    url, data=body, headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret}
+                    url,
+                    data=body,
+                    headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
                 )
                 try:
                     return wait_for(lambda: _status(request), process=process)

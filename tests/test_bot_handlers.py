@@ -37,7 +37,8 @@ VALID_EXPORT = (
     "稀土\nSearch documents\n"
     "测试文章:稀土回收新工厂投产\n"
     "Test Wire· 2026-03-01 09:30\n"
-    "Group 1 - A new rare earth recycling plant started production in Ohio [1] - It recovers neodymium from old magnets [2]\n"
+    "Group 1 - A new rare earth recycling plant started production in Ohio [1]"
+    " - It recovers neodymium from old magnets [2]\n"
 )
 
 

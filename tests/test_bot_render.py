@@ -14,7 +14,9 @@ from fake_telegram import telegram_html_problems, visible_text
 
 
 def article(title="稀土<标题> & more", bullets=("Rare earth exports fell 30% [1]",), day=1) -> Article:
-    return Article(title, "Sou Hu <Cai> Jing", datetime(2025, 10, day, 8, 0, tzinfo=SHANGHAI), tuple(bullets), ("稀土",))
+    return Article(
+        title, "Sou Hu <Cai> Jing", datetime(2025, 10, day, 8, 0, tzinfo=SHANGHAI), tuple(bullets), ("稀土",)
+    )
 
 
 def test_escape_covers_the_three_characters_telegram_requires():
