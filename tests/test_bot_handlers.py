@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 
 import pytest
 from telegram.error import TelegramError
@@ -452,3 +454,18 @@ def test_being_removed_from_a_chat_pauses_its_subscriptions(bot, seeded_library)
     assert bot.send({"update_id": 999002, "my_chat_member": change}) == []
     assert subscriptions.for_chat(seeded_library.db, GROUP["id"])[0].paused == "bot left"
     assert bot.application.job_queue.get_jobs_by_name(f"subscription:{GROUP['id']}:钕") == ()
+
+
+def test_the_scheduled_job_delivers_through_the_job_queue(bot, seeded_library):
+    subscribe_directly(seeded_library, topic="钕")
+    queue = bot.application.job_queue
+    bot.run(queue.start())
+    try:
+        queue.run_once(schedule.deliver_job, 0.05, data=(1001, "钕"))
+        deadline = time.monotonic() + 10
+        while not replies(bot.api.calls) and time.monotonic() < deadline:
+            bot.run(asyncio.sleep(0.05))
+    finally:
+        bot.run(queue.stop(wait=True))
+    sent = replies(bot.api.calls)
+    assert sent and "New in" in sent[0].text and sent[0].chat_id == 1001
