@@ -334,7 +334,7 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     topic = await _resolve_topic(context, name)
     if topic is None:
-        await message.reply_text(text(language, "unknown_topic", topic=render.escape(name)))
+        await message.reply_text(text(language, "unknown_topic", topic=render.shown_query(name)))
         return
     user = update.effective_user
     subscription = Subscription(chat_id, topic, frequency, at, language, user.id if user else None)
@@ -398,7 +398,7 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     for s in ended:
         schedule.cancel_jobs(context.job_queue, s.job_name)
     if not ended:
-        await message.reply_text(text(language, "not_subscribed", target=label, topic=render.escape(name)))
+        await message.reply_text(text(language, "not_subscribed", target=label, topic=render.shown_query(name)))
         return
     names = ", ".join(f"<b>{render.escape(s.topic)}</b>" for s in ended)
     await message.reply_text(text(language, "unsubscribed", target=label, topics=names))
@@ -435,7 +435,7 @@ async def ingest_document(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             counts = await asyncio.to_thread(_library(context).ingest, [path])
         except ParseError as error:
             reply = text(
-                language, "ingest_failed", name=render.escape(name), line=error.line, reason=render.escape(error.reason)
+                language, "ingest_failed", name=render.shown_query(name), line=error.line, reason=render.escape(error.reason)
             )
             await message.reply_text(reply)
             return
@@ -444,7 +444,7 @@ async def ingest_document(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             await message.reply_text(text(language, "ingest_error", reason=reason))
             return
     await message.reply_text(
-        text(language, "ingest_done", new=counts.new, known=counts.known, name=render.escape(name))
+        text(language, "ingest_done", new=counts.new, known=counts.known, name=render.shown_query(name))
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -37,6 +38,12 @@ def telegram_length(message: str) -> int:
 def escape(raw: str) -> str:
     """Text safe inside Telegram HTML: &, < and > escaped."""
     return html.escape(raw, quote=False)
+
+
+def shown_query(query: str, limit: int = 200) -> str:
+    """The user's question as echoed back: control characters blanked, clipped, escaped."""
+    visible = "".join(" " if unicodedata.category(c) == "Cc" else c for c in query)
+    return escape(_clip(" ".join(visible.split()), limit))
 
 
 def query_terms(query: str) -> list[str]:
@@ -121,9 +128,9 @@ def answer_page(answer: Answer, language: str, offset: int = 0, size: int = 3) -
     """The hits from `offset` on, as many as fit one message (at most `size`), numbered."""
     terms = query_terms(answer.query)
     if not answer.hits:
-        return Page(text(language, "no_results", query=escape(answer.query)), False, 0)
+        return Page(text(language, "no_results", query=shown_query(answer.query)), False, 0)
     notes = [escape(note) for note in answer.notes] if offset == 0 else []
-    blocks = notes + [text(language, "results_head", query=escape(_clip(answer.query, 200)))]
+    blocks = notes + [text(language, "results_head", query=shown_query(answer.query))]
     end = offset
     for number in range(offset, min(offset + size, len(answer.hits))):
         candidate = blocks + [hit_block(answer.hits[number], number + 1, terms)]
@@ -170,7 +177,7 @@ def digest_messages(result: Digest, language: str) -> list[str]:
     else:
         window = text(language, "window_all")
     key = "digest_head_topic" if result.matched_topic else "digest_head_search"
-    head = [text(language, key, topic=escape(result.topic), window=window)]
+    head = [text(language, key, topic=shown_query(result.topic), window=window)]
     if result.window_empty and result.newest:
         head.append(text(language, "window_empty", newest=result.newest.isoformat()))
     elif not result.hits:

@@ -89,3 +89,8 @@ def test_topic_callback_data_fits_64_bytes_even_for_long_names():
 def test_language_follows_the_users_language_code():
     assert language_of("zh-hans") == CHINESE and language_of("zh") == CHINESE
     assert language_of("en-GB") == ENGLISH and language_of(None) == ENGLISH
+
+
+def test_echoed_questions_lose_control_characters_and_are_clipped():
+    assert render.shown_query("rare\x00 earth\x1b[31m <b>") == "rare earth [31m &lt;b&gt;"
+    assert len(render.shown_query("x" * 100_000)) <= 200
