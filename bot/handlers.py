@@ -183,10 +183,11 @@ async def topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _resolve_topic(context: ContextTypes.DEFAULT_TYPE, name: str, prefix: bool = False) -> str | None:
     """The stored topic `name` names, ignoring case and spaces (or starting with it)."""
     wanted = "".join(name.split()).casefold()
-    for summary in await asyncio.to_thread(_library(context).topics):
-        candidate = "".join(summary.topic.split()).casefold()
-        if candidate == wanted or (prefix and wanted and candidate.startswith(wanted)):
-            return summary.topic
+    names = {"".join(s.topic.split()).casefold(): s.topic for s in await asyncio.to_thread(_library(context).topics)}
+    if wanted in names:
+        return names[wanted]
+    if prefix and wanted:
+        return next((topic for key, topic in names.items() if key.startswith(wanted)), None)
     return None
 
 

@@ -469,3 +469,9 @@ def test_the_scheduled_job_delivers_through_the_job_queue(bot, seeded_library):
         bot.run(queue.stop(wait=True))
     sent = replies(bot.api.calls)
     assert sent and "New in" in sent[0].text and sent[0].chat_id == 1001
+
+
+def test_a_topic_button_names_its_topic_exactly_even_when_others_share_the_prefix(bot):
+    calls = bot.send(callback_update("t:稀土", bot_message("topics", private_chat(user()))))
+    head = replies(calls)[0].text.splitlines()[0]
+    assert "Digest: 稀土</b>" in head
