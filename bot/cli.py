@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,7 +44,24 @@ db_option = click.option(
 )
 
 
-@click.group()
+class BriefbotGroup(click.Group):
+    """The last line of defence: an unexpected failure is one line, not a traceback
+    (set BRIEFBOT_DEBUG=1 to see it)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise
+        except Exception as error:  # noqa: BLE001 - the edge that turns errors into messages
+            if os.environ.get("BRIEFBOT_DEBUG"):
+                raise
+            click.echo(f"Error: unexpected failure ({type(error).__name__}: {error}). "
+                       "Run again with BRIEFBOT_DEBUG=1 for details.", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=BriefbotGroup)
 @click.version_option(package_name="briefbot")
 def cli() -> None:
     """Ask a news-research corpus questions in Chinese or English, and read topic digests."""
@@ -196,7 +214,7 @@ def digest_json(result: Digest) -> dict:
 
 
 def digest_text(result: Digest) -> str:
-    window = f"since {result.start}" if result.start else "all time"
+    window = f"{result.start} – {result.end}" if result.start else "all time"
     kind = "Topic" if result.matched_topic else "Search"
     lines = [f"{kind}: {result.topic} ({window})"]
     if result.window_empty and result.newest:
@@ -207,3 +225,31 @@ def digest_text(result: Digest) -> str:
         lines.append(result.lead)
     text = "\n".join(lines)
     return "\n\n".join([text] + [hit_text(n, hit, with_score=False) for n, hit in enumerate(result.hits, 1)])
+
+
+@cli.command()
+@click.option("--webhook", "webhook_url", metavar="URL", help="Receive updates at this HTTPS URL instead of polling.")
+@click.option("--listen", default="127.0.0.1", show_default=True, help="Address the webhook server listens on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8443, show_default=True, help="Webhook server port.")
+@db_option
+def run(webhook_url: str | None, listen: str, port: int, db: str | None) -> None:
+    """Run the Telegram bot (long polling, or a webhook with --webhook).
+
+    Needs TELEGRAM_BOT_TOKEN; TELEGRAM_BASE_URL, BRIEFBOT_TZ and BRIEFBOT_ADMINS are optional.
+    """
+    if not os.environ.get("TELEGRAM_BOT_TOKEN", "").strip():
+        click.echo(
+            "Error: TELEGRAM_BOT_TOKEN is not set. Create a bot with @BotFather in Telegram "
+            "(send it /newbot) and export the token it gives you.",
+            err=True,
+        )
+        sys.exit(EXIT_USAGE)
+    from bot.app import Settings, run_bot  # telegram loads only for this command
+
+    library = open_library(db)
+    with user_errors():
+        try:
+            settings = Settings.from_environment()
+        except (KeyError, ValueError) as error:  # an unknown BRIEFBOT_TZ
+            raise BriefbotError(f"bad setting: {error}") from None
+        run_bot(settings, library, webhook_url, listen, port)

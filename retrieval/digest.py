@@ -20,7 +20,6 @@ Tokenize = Callable[[str], list[str]]
 DEFAULT_LIMIT = 10
 THEME_COUNT = 4
 COMMON_SHARE = 0.5
-_WORD = re.compile(r"[A-Za-z][A-Za-z\-]{2,}")
 
 
 def resolve_topic(db: sqlite_utils.Database, name: str) -> str | None:
@@ -82,23 +81,44 @@ def _key_bullets(article: Article, weights: dict[str, float], index: Index, toke
 
 
 def main_themes(articles: Sequence[Article], index: Index, count: int = THEME_COUNT) -> list[str]:
-    """Words many of these articles share but the corpus as a whole does not."""
-    if not articles:
-        return []
+    """Names (capitalised phrases) that several of these articles share and the corpus
+    as a whole does not use everywhere, most widespread first."""
     spread: Counter[str] = Counter()
-    surface: dict[str, Counter[str]] = {}
+    surface: dict[str, str] = {}
     for article in articles:
-        seen = set()
-        for word in _WORD.findall(" ".join(article.bullets)):
-            key = stem(word.lower())
-            if key in STOP_WORDS or len(key) < 3:
-                continue
-            surface.setdefault(key, Counter())[word] += 1
-            seen.add(key)
-        spread.update(seen)
+        found = {_theme_key(phrase): phrase for bullet in article.bullets for phrase in _names(bullet)}
+        found.pop("", None)
+        spread.update(found.keys())
+        for key, phrase in found.items():
+            surface.setdefault(key, phrase)
     common = index.size * COMMON_SHARE
-    ranked = sorted(
-        (key for key in spread if spread[key] > 1 or len(articles) == 1),
-        key=lambda key: (-spread[key] * (index.idf(key) if index.document_frequency(key) < common else 0.0), key),
-    )
-    return [surface[key].most_common(1)[0][0] for key in ranked[:count]]
+    wanted = [
+        key
+        for key in spread
+        if key.split()[0] not in _CALENDAR_WORDS
+        and all(index.document_frequency(part) < common for part in key.split())
+    ]
+    shared = [key for key in wanted if spread[key] > 1]
+    wanted = shared if len(shared) >= 2 else wanted
+    wanted.sort(key=lambda key: (-spread[key], -len(key.split()), key))
+    return [surface[key] for key in wanted[:count]]
+
+
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][A-Za-z0-9&\-]+(?:\s+(?:of\s+)?[A-Z][A-Za-z0-9&\-]+)*)")
+
+
+_CALENDAR_WORDS = frozenset(
+    stem(word)
+    for word in "january february march april may june july august september october november december "
+    "monday tuesday wednesday thursday friday saturday sunday".split()
+)
+
+
+def _names(bullet: str) -> list[str]:
+    """Capitalised phrases that are not merely the first word of the bullet."""
+    return [match.group(1) for match in _NAME.finditer(bullet) if match.start(1) > 0]
+
+
+def _theme_key(phrase: str) -> str:
+    words = [stem(word.lower()) for word in re.findall(r"[A-Za-z0-9]+", phrase)]
+    return " ".join(word for word in words if word not in STOP_WORDS)

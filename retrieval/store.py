@@ -12,6 +12,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from . import subscriptions
 from .errors import StoreError
 from .models import Article
 
@@ -66,6 +67,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
         db.execute("CREATE INDEX IF NOT EXISTS articles_day ON articles(day)")
         db.execute("CREATE INDEX IF NOT EXISTS article_topics_topic ON article_topics(topic)")
+        subscriptions.ensure_tables(db)
 
 
 @dataclass(frozen=True)

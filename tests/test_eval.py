@@ -10,7 +10,7 @@ from datetime import datetime
 
 import pytest
 
-from conftest import REPO, SHARED
+from tests.conftest import REPO, SHARED
 from retrieval.errors import BriefbotError, ParseError
 from retrieval.evaluate import evaluate_library, load_questions, score_hits
 from retrieval.models import SHANGHAI, Article, Hit, Sighting

@@ -1,0 +1,194 @@
+"""Builds and runs the Telegram Application around one retrieval.Library."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
+
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    Defaults,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from retrieval import Library, subscriptions
+
+from . import handlers, schedule
+from .i18n import CHINESE, COMMANDS, ENGLISH
+from .ratelimit import QuestionLimiter
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+CONCURRENT_UPDATES = 16  # questions wait on worker threads; others need not queue behind them
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the bot needs from its environment."""
+
+    token: str
+    base_url: str | None = None
+    timezone: tzinfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
+    admins: frozenset[int] = frozenset()
+    questions_per_minute: int = 20
+
+    @classmethod
+    def from_environment(cls) -> Settings:
+        """TELEGRAM_BOT_TOKEN, TELEGRAM_BASE_URL, BRIEFBOT_TZ and BRIEFBOT_ADMINS."""
+        admins = frozenset(
+            int(part) for part in os.environ.get("BRIEFBOT_ADMINS", "").replace(",", " ").split() if part.isdigit()
+        )
+        return cls(
+            token=os.environ["TELEGRAM_BOT_TOKEN"].strip(),
+            base_url=os.environ.get("TELEGRAM_BASE_URL") or None,
+            timezone=ZoneInfo(os.environ.get("BRIEFBOT_TZ") or DEFAULT_TIMEZONE),
+            admins=admins,
+        )
+
+
+def file_url_for(base_url: str) -> str:
+    """The file-download base matching a Bot API base: …/bot becomes …/file/bot."""
+    head, _, _ = base_url.rstrip("/").rpartition("/")
+    return f"{head}/file/bot"
+
+
+def build_application(settings: Settings, library: Library, request: BaseRequest | None = None) -> Application:
+    """The Application with HTML defaults, rate limiting, the job queue and every handler."""
+    defaults = Defaults(
+        parse_mode=ParseMode.HTML,
+        tzinfo=settings.timezone,
+        link_preview_options=LinkPreviewOptions(is_disabled=True),
+    )
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .defaults(defaults)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(post_init)
+        .concurrent_updates(CONCURRENT_UPDATES)
+    )
+    if settings.base_url:
+        builder = builder.base_url(settings.base_url).base_file_url(file_url_for(settings.base_url))
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    application = builder.build()
+    application.bot_data.update(
+        library=library,
+        settings=settings,
+        pages=handlers.PageStore(),
+        limiter=QuestionLimiter(settings.questions_per_minute, 60.0),
+    )
+    add_handlers(application)
+    return application
+
+
+def add_handlers(application: Application) -> None:
+    only_new = filters.UpdateType.MESSAGE
+    commands = {
+        "start": handlers.start,
+        "help": handlers.help_command,
+        "ask": handlers.ask,
+        "topics": handlers.topics,
+        "digest": handlers.digest,
+        "latest": handlers.latest,
+        "subscribe": handlers.subscribe,
+        "subscriptions": handlers.list_subscriptions,
+        "unsubscribe": handlers.unsubscribe,
+        "ingest": handlers.ingest_command,
+    }
+    for name, callback in commands.items():
+        application.add_handler(CommandHandler(name, callback, filters=only_new))
+    text = filters.TEXT & ~filters.COMMAND & only_new
+    application.add_handler(MessageHandler(text & filters.ChatType.PRIVATE, handlers.private_text))
+    application.add_handler(MessageHandler(text & filters.ChatType.GROUPS, handlers.group_text))
+    application.add_handler(
+        MessageHandler(
+            filters.Document.ALL & filters.CaptionRegex(r"^/ingest(@\w+)?(\s|$)") & only_new,
+            handlers.ingest_document,
+        )
+    )
+    application.add_handler(CallbackQueryHandler(handlers.more, pattern=r"^m:"))
+    application.add_handler(CallbackQueryHandler(handlers.topic_button, pattern=r"^t:"))
+    application.add_handler(CallbackQueryHandler(handlers.stale_button))
+    application.add_handler(InlineQueryHandler(handlers.inline_query))
+    application.add_handler(ChatMemberHandler(handlers.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
+    application.add_error_handler(handlers.on_error)
+
+
+async def post_init(application: Application) -> None:
+    """Set the command menu in both languages and bring back the subscription jobs."""
+    for language, commands in COMMANDS.items():
+        menu = [BotCommand(name, description) for name, description in commands]
+        await application.bot.set_my_commands(menu, language_code=None if language == ENGLISH else CHINESE)
+    library: Library = application.bot_data["library"]
+    restored = subscriptions.active(library.db)
+    for subscription in restored:
+        schedule.schedule_subscription(application.job_queue, subscription)
+    logger.info("Bot @%s ready; %d subscriptions scheduled", application.bot.username, len(restored))
+
+
+class TokenFilter(logging.Filter):
+    """Replaces the bot token wherever it would appear in a log line."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.token:
+            return True
+        message = record.getMessage()
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, "<token>"), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = record.exc_text.replace(self.token, "<token>")
+        return True
+
+
+def setup_logging(token: str) -> None:
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    for noisy in ("httpx", "httpcore", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(TokenFilter(token))
+
+
+def run_bot(
+    settings: Settings,
+    library: Library,
+    webhook_url: str | None = None,
+    listen: str = "127.0.0.1",
+    port: int = 8443,
+) -> None:
+    """Run until interrupted: long polling, or a webhook checked with a secret token."""
+    setup_logging(settings.token)
+    application = build_application(settings, library)
+    if webhook_url:
+        secret = os.environ.get("BRIEFBOT_WEBHOOK_SECRET") or secrets.token_urlsafe(32)
+        application.run_webhook(
+            listen=listen,
+            port=port,
+            url_path=urlparse(webhook_url).path.lstrip("/"),
+            webhook_url=webhook_url,
+            secret_token=secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)

@@ -1,0 +1,56 @@
+"""Answers carry the articles and the bullets that answer the question."""
+
+from __future__ import annotations
+
+from retrieval.search import MAX_QUESTION_CHARS
+
+
+def test_the_article_that_answers_comes_first_with_the_answering_bullet(seeded_library):
+    answer = seeded_library.ask("tungsten import reliance", k=5)
+    top = answer.hits[0]
+    assert top.article.title == "中国掐断稀土供应后,美国彻底绝望,没料到中方手里还握了一个软肋"
+    assert "tungsten" in top.bullets[0].lower()
+
+
+def test_shown_bullets_are_the_relevant_ones_not_the_opening_line(seeded_library):
+    hit = seeded_library.ask("Tesla electric motors", k=1).hits[0]
+    assert any("Tesla" in bullet for bullet in hit.bullets)
+    assert hit.bullets[0] != hit.article.bullets[0]
+
+
+def test_at_most_three_bullets_per_article(seeded_library):
+    for hit in seeded_library.ask("rare earth export controls China United States", k=10).hits:
+        assert 1 <= len(hit.bullets) <= 3
+
+
+def test_k_limits_the_number_of_results(seeded_library):
+    assert len(seeded_library.ask("rare earth", k=2).hits) == 2
+
+
+def test_a_question_with_no_known_word_has_no_results(seeded_library):
+    assert seeded_library.ask("zzqx blorfing wibble", k=5).hits == []
+
+
+def test_an_overlong_question_is_cut_with_a_note(seeded_library):
+    answer = seeded_library.ask("Lynas " * 1000, k=3)
+    assert len(answer.query) <= MAX_QUESTION_CHARS
+    assert answer.notes and str(MAX_QUESTION_CHARS) in answer.notes[0]
+    assert answer.hits
+
+
+def test_the_index_is_saved_and_reused_by_the_next_process(seeded_library):
+    from retrieval import Library
+
+    folder = seeded_library.index_folder
+    assert (folder / "briefbot.json").exists()
+    before = (folder / "rowids.npy").stat().st_mtime_ns
+    again = Library(seeded_library.db_path)
+    again.ask("Lynas")
+    assert (folder / "rowids.npy").stat().st_mtime_ns == before
+
+
+def test_the_same_story_twice_is_one_result_naming_both(seeded_library):
+    hits = seeded_library.ask("美财长放话 出尔反尔", k=5).hits
+    titles = [hit.article.title for hit in hits]
+    assert sum(title.startswith("美财长放话") for title in titles) == 1
+    assert hits[0].also and hits[0].also[0].title.startswith("美财长放话")
