@@ -22,6 +22,7 @@ Tokenize = Callable[[str], list[str]]
 _CHINESE_WORD = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)")
 
 GLOSSARY_WEIGHT = 0.6
+ALIAS_SHARE = 0.5  # an English question's word brings the entry's other English terms
 FEEDBACK_DOCUMENTS = 3
 FEEDBACK_TERMS = 6
 FEEDBACK_WEIGHT = 0.15
@@ -107,9 +108,11 @@ class Glossary:
             if known is not None and not any(known(token) for token in self._tokens(term)):
                 weight = 1.0
             others = entry.english if side == "chinese" else entry.chinese
-            for other in others:
-                for token in self._tokens(other):
-                    weights[token] = max(weights.get(token, 0.0), weight)
+            aliases = entry.english if side == "english" else ()
+            for related, share in ((others, 1.0), (aliases, ALIAS_SHARE)):
+                for other in related:
+                    for token in self._tokens(other):
+                        weights[token] = max(weights.get(token, 0.0), weight * share)
         return weights
 
     def _tokens(self, term: str) -> tuple[str, ...]:

@@ -88,3 +88,10 @@ def test_feedback_takes_the_other_languages_distinctive_terms_from_the_best_docu
     terms = feedback_terms(documents, ["镓"], idf=lambda token: 2.0, want_chinese=False)
     assert max(terms, key=terms.get) == "gallium"
     assert "稀土" not in terms
+
+
+def test_an_english_word_brings_its_english_near_synonyms_at_a_lower_weight(glossary, tokenize):
+    weights = glossary.expand("how deep", tokenize("how deep"))
+    assert 0 < weights["depth"] < weights["深度"]
+    chinese = glossary.expand("深度", ["深度"])
+    assert "深" not in chinese  # a Chinese question gets translations, not Chinese aliases
