@@ -105,8 +105,10 @@ def candidates(
     first = ranking_weights(index, weights, tokens)
     scores = index.scores(first)
     ranked = top_documents(index, scores, limit, allowed)
-    articles = store.articles_by_rowid(db, [rowid for rowid, _ in ranked])
-    if bridge and ranked and needs_feedback(content, ranked, k):
+    feedback = bridge and bool(ranked) and needs_feedback(content, ranked, k)
+    fetch_first = ranked[:FEEDBACK_DOCUMENTS] if feedback else ranked
+    articles = store.articles_by_rowid(db, [rowid for rowid, _ in fetch_first])
+    if feedback:
         weights = merge_weights(weights, _feedback(ranked, articles, tokens, index, tokenize, content))
         second = ranking_weights(index, weights, tokens)
         change = {t: second.get(t, 0.0) - first.get(t, 0.0) for t in {*first, *second}}
@@ -138,19 +140,24 @@ def best_hits(
     ]
 
 
-_bullet_token_cache: dict[tuple[str, str], tuple[list[str], ...]] = {}
+_bullet_cache: dict[tuple[str, str], tuple[tuple[list[str], ...], tuple[Counter[str], ...]]] = {}
 BULLET_CACHE_SIZE = 20_000
 
 
-def bullet_tokens(article: Article, tokenize: Tokenize) -> tuple[list[str], ...]:
-    """Each bullet's tokens, remembered per article: answers reuse the same articles often."""
+def _bullet_terms(article: Article, tokenize: Tokenize) -> tuple[tuple[list[str], ...], tuple[Counter[str], ...]]:
+    """Each bullet's tokens and token counts, remembered per article: answers reuse articles often."""
     key = (article.uid, str(getattr(tokenize, "version", id(tokenize))))
-    cached = _bullet_token_cache.get(key)
+    cached = _bullet_cache.get(key)
     if cached is None:
-        if len(_bullet_token_cache) >= BULLET_CACHE_SIZE:
-            _bullet_token_cache.clear()
-        cached = _bullet_token_cache[key] = tuple(tokenize(bullet) for bullet in article.bullets)
+        if len(_bullet_cache) >= BULLET_CACHE_SIZE:
+            _bullet_cache.clear()
+        tokenized = tuple(tokenize(bullet) for bullet in article.bullets)
+        cached = _bullet_cache[key] = (tokenized, tuple(Counter(tokens) for tokens in tokenized))
     return cached
+
+
+def bullet_tokens(article: Article, tokenize: Tokenize) -> tuple[list[str], ...]:
+    return _bullet_terms(article, tokenize)[0]
 
 
 def rerank_by_bullets(
@@ -163,9 +170,11 @@ def rerank_by_bullets(
     beats question words scattered over a long article."""
     rescored = []
     for article, score in scored:
-        tokenized = bullet_tokens(article, tokenize)
+        tokenized, counts = _bullet_terms(article, tokenize)
         average = _average_length(tokenized)
-        best = max((bullet_score(tokens, weights, idfs, average) for tokens in tokenized), default=0.0)
+        best = max(
+            (bullet_score(c, len(t), weights, idfs, average) for t, c in zip(tokenized, counts)), default=0.0
+        )
         rescored.append((article, score + BULLET_MIX * best))
     return sorted(rescored, key=lambda pair: -pair[1])
 
@@ -325,12 +334,12 @@ def _pick(
     limit: int,
     figures: bool,
 ) -> tuple[str, ...]:
-    tokenized = bullet_tokens(article, tokenize)
+    tokenized, counts = _bullet_terms(article, tokenize)
     average = _average_length(tokenized)
     scored = sorted(
         (
             (
-                bullet_score(tokens, weights, idfs, average)
+                bullet_score(counts[position], len(tokens), weights, idfs, average)
                 * (FIGURE_BONUS if figures and _FIGURE.search(article.bullets[position]) else 1.0),
                 position,
             )
@@ -352,18 +361,18 @@ def _pick(
 
 
 def bullet_score(
-    tokens: Sequence[str], weights: Mapping[str, float], idfs: Mapping[str, float], average: float
+    counts: Mapping[str, int], length: int, weights: Mapping[str, float], idfs: Mapping[str, float], average: float
 ) -> float:
-    """BM25 of one bullet against the question, with the corpus-wide idf."""
-    if not tokens:
+    """BM25 of one bullet (its token counts and length) against the question, with the corpus-wide idf."""
+    if not length:
         return 0.0
-    counts = Counter(tokens)
-    norm = K1 * (1 - B + B * len(tokens) / average)
-    return sum(
-        weight * idfs.get(token, 0.0) * counts[token] / (counts[token] + norm)
-        for token, weight in weights.items()
-        if token in counts
-    )
+    norm = K1 * (1 - B + B * length / average)
+    score = 0.0
+    for token, count in counts.items():
+        weight = weights.get(token)
+        if weight:
+            score += weight * idfs.get(token, 0.0) * count / (count + norm)
+    return score
 
 
 def similarity(left: Sequence[str], right: Sequence[str]) -> float:
