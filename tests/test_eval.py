@@ -19,9 +19,9 @@ DEV_SET = SHARED / "eval" / "dev.jsonl"
 HELDOUT_SET = REPO / "benchmarks" / "heldout.jsonl"
 
 # What the dev set reaches today, minus a small margin; raise these when quality improves.
-DEV_FLOOR = {"ndcg": 0.95, "recall": 0.97, "mrr": 0.97, "answer": 0.97}
+DEV_FLOOR = {"ndcg": 0.96, "recall": 0.97, "mrr": 0.97, "answer": 0.97}
 DEV_CROSSLINGUAL_NDCG_FLOOR = 0.90
-HELDOUT_FLOOR = {"ndcg": 0.93, "recall": 0.95, "mrr": 0.95, "answer": 0.95}
+HELDOUT_FLOOR = {"ndcg": 0.94, "recall": 0.95, "mrr": 0.95, "answer": 0.95}
 
 
 def article(title: str, day: str, bullets: tuple[str, ...] = ("A bullet.",)) -> Article:
