@@ -140,9 +140,23 @@ def ingest(paths: tuple[Path, ...], db: str | None) -> None:
         from retrieval.library import export_files
 
         files = export_files(paths)
-        with click.progressbar(length=len(files), label="Parsing", file=sys.stderr) as bar:
+        on_terminal = sys.stderr.isatty()
+        with click.progressbar(length=len(files), label="Parsing", file=sys.stderr, hidden=not on_terminal) as bar:
             counts = library.ingest(files, on_file=lambda _path: bar.update(1))
     click.echo(f"{counts.new} new articles, {counts.known} already known.")
+
+
+@cli.command()
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@db_option
+def backup(target: Path, db: str | None) -> None:
+    """Copy the database to TARGET while the bot keeps running (SQLite online backup)."""
+    library = open_library(db)
+    with user_errors():
+        from retrieval.store import backup as backup_db
+
+        written = backup_db(library.db, target)
+    click.echo(f"Backed up {library.db_path} to {written}.")
 
 
 @cli.command()

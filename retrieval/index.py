@@ -112,6 +112,27 @@ def save_index(index: Index, folder: Path) -> None:
         os.replace(folder, retired)
     os.replace(staging, folder)
     shutil.rmtree(retired, ignore_errors=True)
+    remove_leftovers(folder)
+
+
+def remove_leftovers(folder: Path) -> None:
+    """Delete staging and retired folders that a killed process left behind."""
+    for leftover in folder.parent.glob(f"{folder.name}.*-*"):
+        kind, _, pid = leftover.name[len(folder.name) + 1 :].partition("-")
+        if kind in ("tmp", "old") and pid.isdigit() and not _process_alive(int(pid)):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def load_index(folder: Path) -> Index | None:

@@ -29,7 +29,10 @@ def export_files(paths: Iterable[str | Path]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*.txt") if p.is_file()))
+            found = sorted(p for p in path.rglob("*.txt") if p.is_file())
+            if not found:
+                raise BriefbotError(f"{path}: no .txt export files in this folder")
+            files.extend(found)
         elif path.exists():
             files.append(path)
         else:

@@ -45,6 +45,8 @@ def parse_file(path: str | Path) -> Export:
 
 def parse_text(text: str, path: str | Path = "<text>") -> Export:
     """Parse the text of an export; `path` only names it in errors."""
+    if not text.strip():
+        raise ParseError(path, 1, "empty file")
     lines = text.split("\n")
     lines = [line[:-1] if line.endswith("\r") else line for line in lines]
     for number, line in enumerate(lines, 1):
@@ -58,6 +60,8 @@ def parse_text(text: str, path: str | Path = "<text>") -> Export:
 
 
 def _decode(data: bytes, path: Path) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ParseError(path, 1, "UTF-16 text; save the export as UTF-8")
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
         raise ParseError(path, line, "binary data (NUL byte): not an export text file")

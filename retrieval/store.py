@@ -211,3 +211,22 @@ def topic_summaries(db: sqlite_utils.Database) -> list[TopicSummary]:
 def newest_day(db: sqlite_utils.Database) -> date | None:
     row = db.execute("SELECT max(day) FROM articles").fetchone()
     return date.fromisoformat(row[0]) if row and row[0] else None
+
+
+def backup(db: sqlite_utils.Database, target: str | Path) -> Path:
+    """Copy the live database to `target` with SQLite's online backup; readers and
+    writers may go on meanwhile. Refuses to overwrite an existing file."""
+    target = Path(target)
+    if target.exists():
+        raise StoreError(f"{target} already exists; choose a new file name")
+    partial = target.with_name(target.name + ".partial")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with sqlite3.connect(str(partial)) as copy:
+            db.conn.backup(copy)
+        copy.close()
+        os.replace(partial, target)
+    except (OSError, sqlite3.Error) as error:
+        partial.unlink(missing_ok=True)
+        raise StoreError(f"backup to {target} failed: {error}") from None
+    return target

@@ -54,3 +54,14 @@ def test_the_same_story_twice_is_one_result_naming_both(seeded_library):
     titles = [hit.article.title for hit in hits]
     assert sum(title.startswith("美财长放话") for title in titles) == 1
     assert hits[0].also and hits[0].also[0].title.startswith("美财长放话")
+
+
+def test_a_100000_character_question_is_cut_before_any_work(seeded_library):
+    import time
+
+    seeded_library.ask("稀土 warm up")  # loads the Chinese segmenter first
+    started = time.perf_counter()
+    answer = seeded_library.ask("稀土出口管制 rare earth " * 5000, k=5)
+    elapsed = time.perf_counter() - started
+    assert len(answer.query) == MAX_QUESTION_CHARS
+    assert elapsed < 5, f"{elapsed:.2f} s"  # generous bound on a shared machine; ~0.05 s typically

@@ -95,7 +95,8 @@ def test_every_seed_article_has_bullets_and_a_topic(seed_files):
 @pytest.mark.parametrize(
     "text, line, reason",
     [
-        ("", 1, "no 'Search documents' line: not a search export"),
+        ("", 1, "empty file"),
+        ("稀土\n", 1, "no 'Search documents' line: not a search export"),
         ("稀土\nSearch documents\n", 3, "no articles after 'Search documents'"),
         ("Search documents\n" + RECORD, 1, "no topic line before 'Search documents'"),
         ("稀土\nSearch documents\n标题\nSou Hu Cai Jing· 2025-06-12 10:08\n", 3, "truncated record"),
@@ -103,7 +104,7 @@ def test_every_seed_article_has_bullets_and_a_topic(seed_files):
         ("稀土\nSearch documents\n标题\nX· 2025-02-30 10:08\nbody - x [1]\n", 4, "impossible date '2025-02-30 10:08'"),
         ("稀土\nSearch documents\n标题\nX· 1850-02-03 10:08\nbody - x [1]\n", 4, "outside 1990-2100"),
     ],
-    ids=["empty", "no-records", "no-topic", "truncated", "bad-meta", "impossible-date", "absurd-year"],
+    ids=["empty", "no-marker", "no-records", "no-topic", "truncated", "bad-meta", "impossible-date", "absurd-year"],
 )
 def test_malformed_text_raises_parse_error_with_line(text, line, reason):
     with pytest.raises(ParseError) as caught:
