@@ -12,6 +12,7 @@ import sqlite_utils
 from . import store
 from .digest import digest as build_digest
 from .errors import BriefbotError
+from .expand import Glossary, bundled_entries, glossary_words
 from .index import Index, build_index, load_index, save_index
 from .models import SHANGHAI, Answer, Article, Digest
 from .parse import Export, parse_file
@@ -54,7 +55,8 @@ class Library:
 
     def __init__(self, db_path: str | Path | None = None, seed: bool = True) -> None:
         self.db_path = Path(db_path) if db_path else store.default_db_path()
-        self.tokenizer = Tokenizer()
+        self.tokenizer = Tokenizer(user_words=glossary_words())
+        self.glossary = Glossary(bundled_entries(), self.tokenizer)
         self._local = threading.local()
         self._index: Index | None = None
         self._index_lock = threading.Lock()
@@ -107,7 +109,7 @@ class Library:
         return index
 
     def ask(self, question: str, k: int = 5) -> Answer:
-        return search(self.db, self.index(), self.tokenizer, question, k)
+        return search(self.db, self.index(), self.tokenizer, question, k, self.glossary)
 
     def digest(self, topic_or_query: str, days: int | None = 7, today: date | None = None) -> Digest:
         today = today or datetime.now(SHANGHAI).date()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
 from collections.abc import Iterable
+from functools import lru_cache
 
-TOKENIZER_VERSION = "1"
+TOKENIZER_VERSION = "2"
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HAS_CJK = re.compile(f"[{_CJK}]")
@@ -27,12 +29,14 @@ ENGLISH_STOP_WORDS = frozenset(
     ours ourselves out over own same she should so some such than that the their theirs them
     themselves then there these they this those through to too under until up very was we were
     what when where which while who whom why will with would you your yours yourself yourselves
-    s t tell show give news article articles please much many""".split()
+    s t tell show give news article articles please much many happen happened happening
+    update updates""".split()
 )
 CHINESE_STOP_WORDS = frozenset(
     """的 了 是 在 和 与 及 或 对 吗 呢 吧 啊 呀 把 被 让 给 从 向 就 都 也 还 又 而 并 但 却 将 会 要 能
     这 那 这个 那个 这些 那些 之 其 什么 多少 怎么 怎样 如何 哪些 哪个 为什么 是否 有 有没有 个 一个
-    我 我们 你 你们 他 他们 它 请 告诉 关于 一下 以及 进行 相关 情况 方面""".split()
+    我 我们 你 你们 他 他们 它 请 告诉 关于 一下 以及 进行 相关 情况 方面 新闻 消息 动态 进展 报道 哪 哪里
+    有关 一些 几 吗 么 呢 说 称 最 啥 谁""".split()
 )
 STOP_WORDS = ENGLISH_STOP_WORDS | CHINESE_STOP_WORDS
 
@@ -62,6 +66,16 @@ def stem(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=1 << 16)
+def english_term(word: str) -> str:
+    """The index term of an English word: lower-cased and stemmed; "" for a stop word."""
+    word = word.lower()
+    if word in STOP_WORDS:
+        return ""
+    stemmed = stem(word)
+    return "" if not stemmed or stemmed in STOP_WORDS else stemmed
+
+
 def _undouble(word: str) -> str:
     if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
         return word[:-1]
@@ -79,6 +93,9 @@ class Tokenizer:
 
     def __init__(self, user_words: Iterable[str] = ()) -> None:
         self._user_words = sorted({word for word in user_words if has_cjk(word)})
+        if self._user_words:
+            digest = hashlib.sha1("\n".join(self._user_words).encode("utf-8")).hexdigest()[:8]
+            self.version = f"{TOKENIZER_VERSION}-{digest}"
         self._jieba = None
         self._lock = threading.Lock()
 
@@ -91,11 +108,9 @@ class Tokenizer:
             elif kind == "num":
                 tokens.append(normalize_number(piece))
             else:
-                word = piece.lower()
-                if word not in STOP_WORDS:
-                    stemmed = stem(word)
-                    if stemmed and stemmed not in STOP_WORDS:
-                        tokens.append(stemmed)
+                term = english_term(piece)
+                if term:
+                    tokens.append(term)
         return tokens
 
     def _segment(self, chinese: str) -> list[str]:

@@ -1,0 +1,163 @@
+"""Cross-lingual query expansion: a bilingual glossary, and feedback from the top articles.
+
+Articles pair a Chinese title with (mostly) English bullets, so a question in one language
+finds little text in the other. The glossary maps domain terms both ways; the feedback step
+takes the other language's distinctive terms from the few best first-pass articles.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from .tokenize import STOP_WORDS, has_cjk
+
+Tokenize = Callable[[str], list[str]]
+
+_CHINESE_WORD = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)")
+
+GLOSSARY_WEIGHT = 0.6
+ALIAS_SHARE = 0.5  # an English question's word brings the entry's other English terms
+FEEDBACK_DOCUMENTS = 3
+FEEDBACK_TERMS = 6
+FEEDBACK_WEIGHT = 0.15
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One glossary line: Chinese terms, English terms, and how much an expansion counts."""
+
+    chinese: tuple[str, ...]
+    english: tuple[str, ...]
+    weight: float = GLOSSARY_WEIGHT
+
+
+def parse_glossary(text: str) -> list[Entry]:
+    """Entries from TSV lines `中文|别名<TAB>english|alias[<TAB>weight]`; `#` starts a comment."""
+    entries = []
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        columns = line.rstrip("\n").split("\t")
+        chinese = tuple(t.strip() for t in columns[0].split("|") if t.strip())
+        english = tuple(t.strip() for t in columns[1].split("|") if t.strip()) if len(columns) > 1 else ()
+        weight = float(columns[2]) if len(columns) > 2 and columns[2].strip() else GLOSSARY_WEIGHT
+        if chinese and english:
+            entries.append(Entry(chinese, english, weight))
+    return entries
+
+
+@lru_cache(maxsize=1)
+def bundled_entries() -> tuple[Entry, ...]:
+    return tuple(parse_glossary(resources.files("retrieval").joinpath("glossary.tsv").read_text("utf-8")))
+
+
+def glossary_words() -> list[str]:
+    """Chinese glossary terms, for the segmenter's user dictionary."""
+    return sorted({term for entry in bundled_entries() for term in entry.chinese if len(term) > 1})
+
+
+class Glossary:
+    """Expands a question with the other language's terms for the domain terms it contains."""
+
+    def __init__(self, entries: Iterable[Entry], tokenize: Tokenize) -> None:
+        self.entries = list(entries)
+        self._tokenize = tokenize
+        self._chinese = sorted(
+            ((term, entry) for entry in self.entries for term in entry.chinese), key=lambda pair: -len(pair[0])
+        )
+        self._english: dict[str, list[tuple[tuple[str, ...], Entry]]] = defaultdict(list)
+        for entry in self.entries:
+            for term in entry.english:
+                tokens = tuple(tokenize(term)) if not has_cjk(term) else ()
+                if tokens:
+                    self._english[tokens[0]].append((tokens, entry))
+        self._token_cache: dict[str, tuple[str, ...]] = {}
+
+    def matches(self, text: str, tokens: Sequence[str]) -> list[tuple[Entry, str, str]]:
+        """(entry, side it matched on, term) for each entry the question names, longest term first."""
+        found: dict[int, tuple[Entry, str, str]] = {}
+        taken = [False] * len(text)
+        for term, entry in self._chinese:
+            start = text.find(term)
+            while start >= 0:
+                end = start + len(term)
+                if not any(taken[start:end]):
+                    taken[start:end] = [True] * len(term)
+                    found.setdefault(id(entry), (entry, "chinese", term))
+                start = text.find(term, end)
+        for position, token in enumerate(tokens):
+            for phrase, entry in self._english.get(token, ()):
+                if tuple(tokens[position : position + len(phrase)]) == phrase:
+                    found.setdefault(id(entry), (entry, "english", " ".join(phrase)))
+        return list(found.values())
+
+    def expand(self, text: str, tokens: Sequence[str], known: Callable[[str], bool] | None = None) -> dict[str, float]:
+        """Weighted tokens of the other language for the entries the question names.
+
+        When `known` says the corpus never uses the question's own term, its translation
+        stands in for it at full weight."""
+        weights: dict[str, float] = {}
+        for entry, side, term in self.matches(text, tokens):
+            weight = entry.weight
+            if known is not None and not any(known(token) for token in self._tokens(term)):
+                weight = 1.0
+            others = entry.english if side == "chinese" else entry.chinese
+            aliases = entry.english if side == "english" else ()
+            for related, share in ((others, 1.0), (aliases, ALIAS_SHARE)):
+                for other in related:
+                    for token in self._tokens(other):
+                        weights[token] = max(weights.get(token, 0.0), weight * share)
+        return weights
+
+    def _tokens(self, term: str) -> tuple[str, ...]:
+        """A term's index tokens. A Chinese term is in the segmenter's user dictionary, so it is
+        its own token; taking it as is spares an English question loading the segmenter."""
+        if term not in self._token_cache:
+            tokens: list[str] = []
+            for position, piece in enumerate(_CHINESE_WORD.split(term)):
+                if position % 2:
+                    tokens += [piece] if piece not in STOP_WORDS else []
+                elif piece.strip():
+                    tokens += self._tokenize(piece)
+            self._token_cache[term] = tuple(tokens)
+        return self._token_cache[term]
+
+
+def merge_weights(*bags: Mapping[str, float]) -> dict[str, float]:
+    """Token weights from several sources; a token keeps its highest weight."""
+    merged: dict[str, float] = {}
+    for bag in bags:
+        for token, weight in bag.items():
+            if weight > merged.get(token, 0.0):
+                merged[token] = weight
+    return merged
+
+
+def feedback_terms(
+    documents: Sequence[Sequence[str]],
+    question_tokens: Iterable[str],
+    idf: Callable[[str], float],
+    want_chinese: bool,
+    count: int = FEEDBACK_TERMS,
+    weight: float = FEEDBACK_WEIGHT,
+) -> dict[str, float]:
+    """Distinctive tokens of the other language in the best first-pass documents (best first),
+    weighted by how many of them share the token and how rare it is in the corpus."""
+    asked = set(question_tokens)
+    scores: Counter[str] = Counter()
+    for rank, tokens in enumerate(documents[:FEEDBACK_DOCUMENTS]):
+        for token, frequency in Counter(tokens).items():
+            if token in asked or has_cjk(token) != want_chinese or token.isdigit() or len(token) < 2:
+                continue
+            scores[token] += (1.0 / (rank + 1)) * math.log1p(frequency) * idf(token)
+    best = scores.most_common(count)
+    if not best:
+        return {}
+    top = best[0][1]
+    return {token: weight * score / top for token, score in best if score > 0}
