@@ -267,3 +267,23 @@ def run(webhook_url: str | None, listen: str, port: int, db: str | None) -> None
         except (KeyError, ValueError) as error:  # an unknown BRIEFBOT_TZ
             raise BriefbotError(f"bad setting: {error}") from None
         run_bot(settings, library, webhook_url, listen, port)
+
+
+@cli.command()
+@click.option("--sizes", default="1000,10000,100000", show_default=True, help="Corpus sizes, comma-separated.")
+@click.option("--questions", type=click.IntRange(1, 10_000), default=200, show_default=True, help="Questions per size.")
+@click.option("--repeat", type=click.IntRange(1, 50), default=5, show_default=True, help="Cold-start runs per question.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def bench(sizes: str, questions: int, repeat: int, as_json: bool) -> None:
+    """Time questions on synthetic corpora: briefbot, raw bm25s and rank-bm25 side by side."""
+    from retrieval import benchmark
+
+    try:
+        chosen = tuple(int(part) for part in sizes.split(",") if part.strip())
+    except ValueError:
+        raise click.BadParameter("give whole numbers, e.g. 1000,10000", param_hint="--sizes") from None
+    if not chosen or min(chosen) < 10:
+        raise click.BadParameter("each size must be at least 10", param_hint="--sizes")
+    report = benchmark.run(chosen, questions, repeat, progress=lambda line: click.echo(line, err=True))
+    click.echo(json.dumps(report, ensure_ascii=False) if as_json else benchmark.table(report))
+

@@ -19,6 +19,7 @@ class Article:
     bullets: tuple[str, ...]
     topics: tuple[str, ...] = ()
     body: str = field(default="", repr=False, compare=False)
+    rowid: int | None = field(default=None, repr=False, compare=False)
 
     @property
     def uid(self) -> str:

@@ -130,12 +130,12 @@ def best_hits(
     """Re-rank candidates by their best bullet (and date), fold repeated stories, pick bullets."""
     idfs = {token: index.idf(token) for token in weights}
     depth = len(scored) if scope else k * RERANK_FACTOR
-    scored = rerank_by_bullets(scored[:depth], weights, idfs, tokenize) + list(scored[depth : k * CANDIDATE_FACTOR])
+    scored = rerank_by_bullets(scored[:depth], weights, idfs, tokenize, index) + list(scored[depth : k * CANDIDATE_FACTOR])
     if scope and not scope.filter:
         scored = sorted(((a, s * date_weight(scope, a.day)) for a, s in scored), key=lambda pair: -pair[1])
     hits = merge_duplicates([Hit(article, score, ()) for article, score in scored[: k * CANDIDATE_FACTOR]])[:k]
     return [
-        Hit(hit.article, hit.score, _pick(hit.article, weights, idfs, tokenize, MAX_BULLETS, figures), hit.also)
+        Hit(hit.article, hit.score, _pick(hit.article, weights, idfs, tokenize, MAX_BULLETS, figures, index), hit.also)
         for hit in hits
     ]
 
@@ -144,20 +144,24 @@ _bullet_cache: dict[tuple[str, str], tuple[tuple[list[str], ...], tuple[Counter[
 BULLET_CACHE_SIZE = 20_000
 
 
-def _bullet_terms(article: Article, tokenize: Tokenize) -> tuple[tuple[list[str], ...], tuple[Counter[str], ...]]:
-    """Each bullet's tokens and token counts, remembered per article: answers reuse articles often."""
+def _bullet_terms(
+    article: Article, tokenize: Tokenize, index: Index | None = None
+) -> tuple[tuple[list[str], ...], tuple[Counter[str], ...]]:
+    """Each bullet's tokens and token counts, remembered per article: answers reuse articles
+    often. The index holds them precomputed; tokenizing is the fallback."""
     key = (article.uid, str(getattr(tokenize, "version", id(tokenize))))
     cached = _bullet_cache.get(key)
     if cached is None:
         if len(_bullet_cache) >= BULLET_CACHE_SIZE:
             _bullet_cache.clear()
-        tokenized = tuple(tokenize(bullet) for bullet in article.bullets)
+        indexed = index.bullet_tokens(article.rowid) if index is not None else None
+        tokenized = indexed if indexed is not None else tuple(tokenize(bullet) for bullet in article.bullets)
         cached = _bullet_cache[key] = (tokenized, tuple(Counter(tokens) for tokens in tokenized))
     return cached
 
 
-def bullet_tokens(article: Article, tokenize: Tokenize) -> tuple[list[str], ...]:
-    return _bullet_terms(article, tokenize)[0]
+def bullet_tokens(article: Article, tokenize: Tokenize, index: Index | None = None) -> tuple[list[str], ...]:
+    return _bullet_terms(article, tokenize, index)[0]
 
 
 def rerank_by_bullets(
@@ -165,12 +169,13 @@ def rerank_by_bullets(
     weights: Mapping[str, float],
     idfs: Mapping[str, float],
     tokenize: Tokenize,
+    index: Index | None = None,
 ) -> list[tuple[Article, float]]:
     """Add each article's best single-bullet score: one bullet that holds the whole question
     beats question words scattered over a long article."""
     rescored = []
     for article, score in scored:
-        tokenized, counts = _bullet_terms(article, tokenize)
+        tokenized, counts = _bullet_terms(article, tokenize, index)
         average = _average_length(tokenized)
         best = max(
             (bullet_score(c, len(t), weights, idfs, average) for t, c in zip(tokenized, counts)), default=0.0
@@ -270,7 +275,7 @@ def _feedback(
     chinese_question = has_cjk(content)
     best = [articles[rowid] for rowid, _ in ranked[:FEEDBACK_DOCUMENTS] if rowid in articles]
     documents = [
-        [t for tokens in bullet_tokens(article, tokenize) for t in tokens]
+        [t for tokens in bullet_tokens(article, tokenize, index) for t in tokens]
         if chinese_question
         else tokenize(article.title)
         for article in best
@@ -323,7 +328,7 @@ def pick_bullets(
 ) -> tuple[str, ...]:
     """The bullets that best match the question, best first, without near-repeats;
     the opening bullet when none matches. With `figures`, bullets holding numbers count more."""
-    return _pick(article, weights, {token: index.idf(token) for token in weights}, tokenize, limit, figures)
+    return _pick(article, weights, {token: index.idf(token) for token in weights}, tokenize, limit, figures, index)
 
 
 def _pick(
@@ -333,8 +338,9 @@ def _pick(
     tokenize: Tokenize,
     limit: int,
     figures: bool,
+    index: Index | None = None,
 ) -> tuple[str, ...]:
-    tokenized, counts = _bullet_terms(article, tokenize)
+    tokenized, counts = _bullet_terms(article, tokenize, index)
     average = _average_length(tokenized)
     scored = sorted(
         (

@@ -151,7 +151,7 @@ _SELECT = (
 
 def _article(row: Sequence) -> Article:
     topics = tuple(sorted(row[6].split("\x1f"))) if row[6] else ()
-    return Article(row[2], row[3], datetime.fromisoformat(row[4]), tuple(json.loads(row[5])), topics)
+    return Article(row[2], row[3], datetime.fromisoformat(row[4]), tuple(json.loads(row[5])), topics, rowid=row[0])
 
 
 def all_articles(db: sqlite_utils.Database) -> list[tuple[int, Article]]:

@@ -1,0 +1,34 @@
+"""The benchmark writes real export files and reports every column the README quotes."""
+
+from __future__ import annotations
+
+from retrieval import benchmark, parse_file, store
+
+
+def test_the_synthetic_corpus_is_in_the_export_format(tmp_path):
+    files = benchmark.write_corpus(tmp_path / "corpus", 120, seed=3)
+    articles = [a for path in files for a in parse_file(path).articles]
+    assert len(articles) == 120
+    assert all(a.title and a.source and len(a.bullets) >= 4 for a in articles)
+    assert benchmark.write_corpus(tmp_path / "again", 120, seed=3)[0].read_text() == files[0].read_text()
+
+
+def test_one_size_measures_all_three_engines(tmp_path):
+    row = benchmark.measure_size(150, 4, seed=5, workdir=str(tmp_path))
+    assert row["articles"] == 150 and row["questions"] == 4
+    for engine in ("briefbot", "bm25s", "rank_bm25"):
+        assert row[f"{engine}_questions"] == 4
+        assert row[f"{engine}_median_ms"] > 0
+    assert row["peak_rss_mb"] > 0 and row["speedup_vs_rank_bm25"] > 0
+
+
+def test_indexed_bullet_tokens_match_the_tokenizer(seeded_library):
+    index = seeded_library.index()
+    for rowid, article in store.all_articles(seeded_library.db):
+        assert index.bullet_tokens(rowid) == tuple(seeded_library.tokenizer(b) for b in article.bullets)
+
+
+def test_the_table_names_the_cold_start(tmp_path):
+    report = {"sizes": [benchmark.measure_size(100, 2, seed=1, workdir=str(tmp_path))], "cold_ask_seconds": {"q": 0.5}}
+    text = benchmark.table(report)
+    assert "| 100 |" in text and "cold `briefbot ask 'q'`: median 0.5 s" in text
