@@ -97,15 +97,25 @@ class Library:
         with self._index_lock:
             index = self._index
             if index is None or index.generation != current:
-                index = load_index(self.index_folder)
+                index = self._load_saved()
             if index is None or index.generation != current or index.tokenizer_version != self.tokenizer.version:
                 index = self._rebuild(current)
             self._index = index
         return index
 
+    def _load_saved(self) -> Index | None:
+        """The index saved on disk, or None when it is missing or damaged (then it is rebuilt)."""
+        try:
+            return load_index(self.index_folder)
+        except Exception:  # noqa: BLE001 - any damage to derived files only means: rebuild
+            return None
+
     def _rebuild(self, generation: int) -> Index:
         index = build_index(store.all_articles(self.db), self.tokenizer, generation, self.tokenizer.version)
-        save_index(index, self.index_folder)
+        try:
+            save_index(index, self.index_folder)
+        except OSError:
+            pass  # a read-only folder or another process swapping at the same moment: ours serves from memory
         return index
 
     def ask(self, question: str, k: int = 5) -> Answer:

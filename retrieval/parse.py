@@ -21,7 +21,7 @@ _CITATIONS = re.compile(r"\s*(?:\[\d+\])+")
 _LAST_CITATION = re.compile(r"^(?P<text>.*(?:\[\d+\])+\.?)(?P<tail>[^\[\]]*)$", re.S)
 _SENTENCE_END = re.compile(r"(?<=[。！？!?])\s*")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def parse_text(text: str, path: str | Path = "<text>") -> Export:
 
 
 def _decode(data: bytes, path: Path) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or _looks_utf16(data):
         raise ParseError(path, 1, "UTF-16 text; save the export as UTF-8")
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
@@ -69,7 +69,14 @@ def _decode(data: bytes, path: Path) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        raise ParseError(path, line, "not UTF-8 text; save the export as UTF-8") from None
+        bad = data[error.start : error.start + 1].hex()
+        raise ParseError(path, line, f"not UTF-8 text (byte 0x{bad}); save the export as UTF-8") from None
+
+
+def _looks_utf16(data: bytes) -> bool:
+    """UTF-16 without a byte-order mark: mostly-ASCII text with NUL in every other byte."""
+    head = data[:200]
+    return len(head) >= 8 and (head[1::2].count(0) > len(head) // 4 or head[0::2].count(0) > len(head) // 4)
 
 
 def _header(lines: list[str], path: str | Path) -> tuple[str, int]:
@@ -98,6 +105,8 @@ def _records(lines: list[str], start: int, topic: str, path: str | Path):
         if index + 2 >= len(lines) or not lines[index + 1].strip() or not lines[index + 2].strip():
             raise ParseError(path, index + 1, "truncated record: expected title, 'source· YYYY-MM-DD HH:MM' and body lines")
         title = _clean_inline(lines[index])
+        if not title:
+            raise ParseError(path, index + 1, "empty title: only control characters")
         if len(title) > MAX_TITLE_CHARS:
             raise ParseError(path, index + 1, f"title is {len(title):,} characters long; a title line is at most {MAX_TITLE_CHARS}")
         source, published = _meta(lines[index + 1], path, index + 2)

@@ -125,11 +125,44 @@ class Tokenizer:
 
 
 def _load_jieba(user_words: list[str]):
-    import jieba
-
+    jieba = _import_jieba()
     jieba.setLogLevel(logging.WARNING)
     segmenter = jieba.Tokenizer()
+    cache_folder = _cache_folder()
+    if cache_folder is not None:
+        segmenter.tmp_dir = str(cache_folder)
     segmenter.initialize()
     for word in user_words:
         segmenter.add_word(word, freq=max(segmenter.suggest_freq(word), 2000))
     return segmenter
+
+
+def _import_jieba():
+    """Import jieba without pkg_resources: jieba only uses it to open its own dictionary
+    (it falls back to a plain open), and importing it costs a third of a second."""
+    import sys
+
+    if "jieba" in sys.modules or "pkg_resources" in sys.modules:
+        import jieba
+
+        return jieba
+    sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # makes the import fail fast
+    try:
+        import jieba
+    finally:
+        del sys.modules["pkg_resources"]
+    return jieba
+
+
+def _cache_folder():
+    """$XDG_CACHE_HOME/briefbot (or ~/.cache/briefbot) for jieba's prefix-dictionary cache,
+    which survives reboots unlike the temp folder; None if it cannot be made."""
+    import os
+    from pathlib import Path
+
+    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "briefbot"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder

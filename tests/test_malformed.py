@@ -16,7 +16,7 @@ def bad_files():
     """(name, bytes, expected message after 'name:')"""
     return [
         ("binary.txt", b"\x7fELF\x02\x01\x01\x00\x00\x00", "1: binary data (NUL byte): not an export text file"),
-        ("gbk.txt", GOOD.encode("gbk"), "1: not UTF-8 text; save the export as UTF-8"),
+        ("gbk.txt", GOOD.encode("gbk"), "1: not UTF-8 text (byte 0xcd); save the export as UTF-8"),
         ("utf16.txt", GOOD.encode("utf-16"), "1: UTF-16 text; save the export as UTF-8"),
         ("empty.txt", b"", "1: empty file"),
         ("prose.txt", "just some notes\nabout rare earths\n".encode(), "2: expected 'Search documents' after topic 'just some notes'"),
