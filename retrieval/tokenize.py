@@ -124,7 +124,20 @@ class Tokenizer:
         return self._jieba
 
 
+_SEGMENTERS: dict[tuple[str, ...], object] = {}
+_SEGMENTERS_LOCK = threading.Lock()
+
+
 def _load_jieba(user_words: list[str]):
+    """One segmenter per user dictionary per process: loading one costs most of a second."""
+    key = tuple(user_words)
+    with _SEGMENTERS_LOCK:
+        if key not in _SEGMENTERS:
+            _SEGMENTERS[key] = _new_segmenter(user_words)
+        return _SEGMENTERS[key]
+
+
+def _new_segmenter(user_words: list[str]):
     jieba = _import_jieba()
     jieba.setLogLevel(logging.WARNING)
     segmenter = jieba.Tokenizer()
