@@ -80,24 +80,23 @@ class IngestCounts:
 
 
 def save_articles(db: sqlite_utils.Database, articles: Iterable[Article]) -> IngestCounts:
-    """Insert articles and topic links in one transaction; already-known articles are kept."""
-    new = known = topics_added = 0
+    """Insert articles and topic links in one transaction; already-known articles are kept.
+    New rows are counted from the tables' sizes, so rows can go in by the batch."""
+    merged = _merge_duplicates(articles)
+    links = [(article.uid, topic) for article in merged for topic in article.topics]
     with db.atomic():
-        for article in _merge_duplicates(articles):
-            if db.execute("SELECT 1 FROM articles WHERE uid = ?", [article.uid]).fetchone():
-                known += 1
-            else:
-                db["articles"].insert(_row(article))
-                new += 1
-            for topic in article.topics:
-                cursor = db.execute(
-                    "INSERT OR IGNORE INTO article_topics (uid, topic) VALUES (?, ?)",
-                    [article.uid, topic],
-                )
-                topics_added += cursor.rowcount
+        articles_before, links_before = _table_size(db, "articles"), _table_size(db, "article_topics")
+        db["articles"].insert_all((_row(article) for article in merged), ignore=True, batch_size=500)
+        db.conn.executemany("INSERT OR IGNORE INTO article_topics (uid, topic) VALUES (?, ?)", links)
+        new = _table_size(db, "articles") - articles_before
+        topics_added = _table_size(db, "article_topics") - links_before
         if new or topics_added:
             bump_generation(db)
-    return IngestCounts(new, known, topics_added)
+    return IngestCounts(new, len(merged) - new, topics_added)
+
+
+def _table_size(db: sqlite_utils.Database, table: str) -> int:
+    return db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
 def _merge_duplicates(articles: Iterable[Article]) -> list[Article]:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import os
 import re
+import sqlite3
+import tempfile
 import threading
 from collections.abc import Iterable
 from functools import lru_cache
+from pathlib import Path
 
 TOKENIZER_VERSION = "2"
 
@@ -138,16 +143,107 @@ def _load_jieba(user_words: list[str]):
 
 
 def _new_segmenter(user_words: list[str]):
+    """A jieba segmenter whose dictionary is read word by word from an on-disk table until
+    enough text has been segmented to make loading all of it worth while: a process that
+    answers one question never pays for unmarshalling jieba's whole prefix dictionary."""
     jieba = _import_jieba()
     jieba.setLogLevel(logging.WARNING)
     segmenter = jieba.Tokenizer()
-    cache_folder = _cache_folder()
-    if cache_folder is not None:
-        segmenter.tmp_dir = str(cache_folder)
-    segmenter.initialize()
+    dictionary = Path(jieba.__file__).with_name("dict.txt")
+    folder = _cache_folder() or Path(tempfile.gettempdir())
+    try:
+        frequencies = _LazyFrequencies(segmenter, _frequency_table(dictionary, folder))
+        segmenter.FREQ, segmenter.total = frequencies, frequencies.total
+        segmenter.initialized = True
+    except (OSError, sqlite3.Error):  # a read-only or damaged cache folder: jieba's own loading
+        segmenter.initialize()
     for word in user_words:
         segmenter.add_word(word, freq=max(segmenter.suggest_freq(word), 2000))
     return segmenter
+
+
+FULL_LOAD_AFTER_LOOKUPS = 20_000
+
+
+def _frequency_table(dictionary: Path, folder: Path) -> Path:
+    """jieba's prefix dictionary as an SQLite table beside the database, built once."""
+    stat = dictionary.stat()
+    table = folder / f"jieba-{stat.st_size}-{int(stat.st_mtime)}.sqlite"
+    if table.exists():
+        return table
+    frequencies, total = _prefix_dictionary(dictionary)
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = table.with_name(f"{table.name}.tmp-{os.getpid()}")
+    with contextlib.closing(sqlite3.connect(staging)) as conn:
+        conn.execute("CREATE TABLE freq (word TEXT PRIMARY KEY, freq INTEGER) WITHOUT ROWID")
+        conn.executemany("INSERT INTO freq VALUES (?, ?)", frequencies.items())
+        conn.execute("CREATE TABLE meta (total INTEGER)")
+        conn.execute("INSERT INTO meta VALUES (?)", [total])
+        conn.commit()
+    os.replace(staging, table)
+    return table
+
+
+def _prefix_dictionary(dictionary: Path) -> tuple[dict[str, int], int]:
+    """Word -> frequency, with every prefix of a word present (0 when not a word itself), as jieba keeps it."""
+    frequencies: dict[str, int] = {}
+    total = 0
+    for line in dictionary.read_text(encoding="utf-8").splitlines():
+        parts = line.strip().split(" ")
+        if len(parts) < 2:
+            continue
+        word, freq = parts[0], int(parts[1])
+        frequencies[word] = freq
+        total += freq
+        for end in range(1, len(word)):
+            frequencies.setdefault(word[:end], 0)
+    return frequencies, total
+
+
+class _LazyFrequencies:
+    """The mapping jieba reads (`in`, `[]`, `get`, `[]=`), answered from the SQLite table;
+    after FULL_LOAD_AFTER_LOOKUPS table reads the whole table becomes the segmenter's dict."""
+
+    def __init__(self, segmenter, table: Path) -> None:
+        self._segmenter = segmenter
+        self._conn = sqlite3.connect(f"file:{table}?mode=ro", uri=True, check_same_thread=False)
+        self.total = self._conn.execute("SELECT total FROM meta").fetchone()[0]
+        self._known: dict[str, int | None] = {}
+        self._added: dict[str, int] = {}
+        self._reads = 0
+
+    def _lookup(self, word: str) -> int | None:
+        if word in self._added:
+            return self._added[word]
+        if word not in self._known:
+            self._reads += 1
+            if self._reads > FULL_LOAD_AFTER_LOOKUPS:
+                return self._load_all().get(word)
+            row = self._conn.execute("SELECT freq FROM freq WHERE word = ?", [word]).fetchone()
+            self._known[word] = row[0] if row else None
+        return self._known[word]
+
+    def _load_all(self) -> dict[str, int]:
+        full = dict(self._conn.execute("SELECT word, freq FROM freq"))
+        full.update(self._added)
+        self._segmenter.FREQ = full
+        return full
+
+    def __contains__(self, word: str) -> bool:
+        return self._lookup(word) is not None
+
+    def __getitem__(self, word: str) -> int:
+        freq = self._lookup(word)
+        if freq is None:
+            raise KeyError(word)
+        return freq
+
+    def get(self, word: str, default=None):
+        freq = self._lookup(word)
+        return default if freq is None else freq
+
+    def __setitem__(self, word: str, freq: int) -> None:
+        self._added[word] = freq
 
 
 def _import_jieba():
@@ -168,11 +264,8 @@ def _import_jieba():
 
 
 def _cache_folder():
-    """$XDG_CACHE_HOME/briefbot (or ~/.cache/briefbot) for jieba's prefix-dictionary cache,
+    """$XDG_CACHE_HOME/briefbot (or ~/.cache/briefbot) for jieba's dictionary table,
     which survives reboots unlike the temp folder; None if it cannot be made."""
-    import os
-    from pathlib import Path
-
     folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "briefbot"
     try:
         folder.mkdir(parents=True, exist_ok=True)
