@@ -18,6 +18,7 @@ from .tokenize import STOP_WORDS, stem
 Tokenize = Callable[[str], list[str]]
 
 DEFAULT_LIMIT = 10
+MATCH_CANDIDATES = 200
 THEME_COUNT = 4
 COMMON_SHARE = 0.5
 
@@ -42,20 +43,23 @@ def digest(
 ) -> Digest:
     """The digest of a topic (or, when no topic matches, of a free-text query)."""
     start = today - timedelta(days=days - 1) if days else None
+    shown_at_most = limit * 2  # room for duplicates folded away
     topic = resolve_topic(db, topic_or_query)
+    weights: dict[str, float] = {}
     if topic:
-        in_window = store.articles_between(db, start, today, topic)
-        everything = store.articles_between(db, None, None, topic)
-        weights: dict[str, float] = {}
+        in_window = store.articles_between(db, start, today, topic, limit=shown_at_most)
+        latest = in_window or store.articles_between(db, None, None, topic, limit=shown_at_most)
+        newest = store.newest_day(db, topic)
     else:
         text, _ = clean_question(topic_or_query)
         weights = query_weights(tokenize(text))
-        everything = _matching(db, index, weights)
-        in_window = [a for a in everything if (start is None or a.day >= start) and a.day <= today]
+        matches = _matching(db, index, weights)
+        in_window = [a for a in matches if (start is None or a.day >= start) and a.day <= today]
+        latest = in_window or matches
+        newest = max((a.day for a in matches), default=None)
     window_empty = not in_window
-    shown = (in_window or everything)[: limit * 2]
+    shown = latest[:shown_at_most]
     hits = merge_duplicates([Hit(a, 0.0, _key_bullets(a, weights, index, tokenize)) for a in shown])[:limit]
-    newest = max((a.day for a in everything), default=None)
     return Digest(
         topic=topic or topic_or_query,
         start=start,
@@ -69,7 +73,9 @@ def digest(
 
 
 def _matching(db: sqlite_utils.Database, index: Index, weights: dict[str, float]) -> list[Article]:
-    ranked = rank(index, weights, index.size)
+    """The best-matching articles for a free-text digest, newest first; only the best
+    MATCH_CANDIDATES, so a common word never loads a whole large corpus."""
+    ranked = rank(index, weights, MATCH_CANDIDATES)
     found = store.articles_by_rowid(db, [rowid for rowid, _ in ranked])
     return sorted(found.values(), key=lambda a: a.published, reverse=True)
 

@@ -207,9 +207,16 @@ def topic_summaries(db: sqlite_utils.Database) -> list[TopicSummary]:
     return [TopicSummary(r[0], r[1], date.fromisoformat(r[2]), date.fromisoformat(r[3])) for r in rows]
 
 
-def newest_day(db: sqlite_utils.Database) -> date | None:
-    row = db.execute("SELECT max(day) FROM articles").fetchone()
+def newest_day(db: sqlite_utils.Database, topic: str | None = None) -> date | None:
+    """The newest article's day, over everything or within one topic."""
+    if topic:
+        row = db.execute(
+            "SELECT max(a.day) FROM articles a JOIN article_topics t ON t.uid = a.uid WHERE t.topic = ?", [topic]
+        ).fetchone()
+    else:
+        row = db.execute("SELECT max(day) FROM articles").fetchone()
     return date.fromisoformat(row[0]) if row and row[0] else None
+
 
 
 def backup(db: sqlite_utils.Database, target: str | Path) -> Path:

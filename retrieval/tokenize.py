@@ -97,12 +97,10 @@ class Tokenizer:
     version = TOKENIZER_VERSION
 
     def __init__(self, user_words: Iterable[str] = ()) -> None:
-        self._user_words = sorted({word for word in user_words if has_cjk(word)})
+        self._user_words = tuple(sorted({word for word in user_words if has_cjk(word)}))
         if self._user_words:
             digest = hashlib.sha1("\n".join(self._user_words).encode("utf-8")).hexdigest()[:8]
             self.version = f"{TOKENIZER_VERSION}-{digest}"
-        self._jieba = None
-        self._lock = threading.Lock()
 
     def __call__(self, text: str) -> list[str]:
         tokens: list[str] = []
@@ -122,27 +120,25 @@ class Tokenizer:
         return self._segmenter().lcut(chinese, HMM=False)
 
     def _segmenter(self):
-        if self._jieba is None:
-            with self._lock:
-                if self._jieba is None:
-                    self._jieba = _load_jieba(self._user_words)
-        return self._jieba
+        return _load_jieba(self._user_words)
 
 
 _SEGMENTERS: dict[tuple[str, ...], object] = {}
 _SEGMENTERS_LOCK = threading.Lock()
 
 
-def _load_jieba(user_words: list[str]):
+def _load_jieba(user_words: tuple[str, ...]):
     """One segmenter per user dictionary per process: loading one costs most of a second."""
-    key = tuple(user_words)
-    with _SEGMENTERS_LOCK:
-        if key not in _SEGMENTERS:
-            _SEGMENTERS[key] = _new_segmenter(user_words)
-        return _SEGMENTERS[key]
+    segmenter = _SEGMENTERS.get(user_words)
+    if segmenter is None:
+        with _SEGMENTERS_LOCK:
+            if user_words not in _SEGMENTERS:
+                _SEGMENTERS[user_words] = _new_segmenter(user_words)
+            segmenter = _SEGMENTERS[user_words]
+    return segmenter
 
 
-def _new_segmenter(user_words: list[str]):
+def _new_segmenter(user_words: tuple[str, ...] | list[str]):
     """A jieba segmenter whose dictionary is read word by word from an on-disk table until
     enough text has been segmented to make loading all of it worth while: a process that
     answers one question never pays for unmarshalling jieba's whole prefix dictionary."""

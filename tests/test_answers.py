@@ -65,3 +65,14 @@ def test_a_100000_character_question_is_cut_before_any_work(seeded_library):
     elapsed = time.perf_counter() - started
     assert len(answer.query) == MAX_QUESTION_CHARS
     assert elapsed < 5, f"{elapsed:.2f} s"  # generous bound on a shared machine; ~0.05 s typically
+
+
+def test_a_free_text_digest_reads_only_the_best_matches(seeded_library, monkeypatch):
+    from retrieval import digest
+
+    monkeypatch.setattr(digest, "MATCH_CANDIDATES", 3)
+    result = seeded_library.digest("rare earth", days=None)
+    assert not result.matched_topic
+    assert 1 <= len(result.hits) <= 3
+    days = [hit.article.day for hit in result.hits]
+    assert days == sorted(days, reverse=True) and result.newest == days[0]
