@@ -186,6 +186,8 @@ def topics(as_json: bool, db: str | None) -> None:
 @db_option
 def digest(topic: str, days: int, all_time: bool, as_json: bool, db: str | None) -> None:
     """Digest of TOPIC (or of a free-text query) over the last --days days."""
+    if not topic.strip():
+        raise click.BadParameter("give a topic (see `briefbot topics`) or words to look for", param_hint="TOPIC")
     library = open_library(db)
     with user_errors():
         result = library.digest(topic, None if all_time else days)

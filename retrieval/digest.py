@@ -45,14 +45,14 @@ def digest(
     start = today - timedelta(days=days - 1) if days else None
     shown_at_most = limit * 2  # room for duplicates folded away
     topic = resolve_topic(db, topic_or_query)
+    shown_name = topic or clean_question(topic_or_query)[0]
     weights: dict[str, float] = {}
     if topic:
         in_window = store.articles_between(db, start, today, topic, limit=shown_at_most)
         latest = in_window or store.articles_between(db, None, None, topic, limit=shown_at_most)
         newest = store.newest_day(db, topic)
     else:
-        text, _ = clean_question(topic_or_query)
-        weights = query_weights(tokenize(text))
+        weights = query_weights(tokenize(shown_name))
         matches = _matching(db, index, weights)
         in_window = [a for a in matches if (start is None or a.day >= start) and a.day <= today]
         latest = in_window or matches
@@ -61,7 +61,7 @@ def digest(
     shown = latest[:shown_at_most]
     hits = merge_duplicates([Hit(a, 0.0, _key_bullets(a, weights, index, tokenize)) for a in shown])[:limit]
     return Digest(
-        topic=topic or topic_or_query,
+        topic=shown_name,
         start=start,
         end=today,
         themes=tuple(main_themes([hit.article for hit in hits], index)),

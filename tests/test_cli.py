@@ -200,3 +200,16 @@ def test_an_unexpected_failure_is_one_line_not_a_traceback(db_path, monkeypatch)
     assert result.output == (
         "Error: unexpected failure (RuntimeError: disk on fire). Run again with BRIEFBOT_DEBUG=1 for details.\n"
     )
+
+
+def test_a_blank_digest_topic_is_a_usage_error(db_path):
+    result = CliRunner().invoke(cli, ["digest", "  ", "--db", db_path])
+    assert result.exit_code == 2
+    assert "Invalid value for TOPIC: give a topic (see `briefbot topics`) or words to look for" in result.output
+
+
+@pytest.mark.parametrize("words", ["x" * 100_000, "稀土\x01\x02<b>"], ids=["huge", "control-characters"])
+def test_a_free_text_digest_shows_the_cleaned_words(words, db_path):
+    payload = json.loads(run(["digest", words, "--all", "--json"], db_path).output)
+    assert payload["matched_topic"] is False
+    assert len(payload["topic"]) <= 512 and "\x01" not in payload["topic"]
