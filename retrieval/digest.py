@@ -12,7 +12,8 @@ import sqlite_utils
 from . import store
 from .index import Index
 from .models import Article, Digest, Hit
-from .search import clean_question, merge_duplicates, pick_bullets, query_weights, rank
+from .bullets import pick_bullets
+from .search import clean_question, merge_duplicates, query_weights, rank
 from .tokenize import STOP_WORDS, stem
 
 Tokenize = Callable[[str], list[str]]

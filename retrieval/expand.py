@@ -7,14 +7,16 @@ takes the other language's distinctive terms from the few best first-pass articl
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+import numpy as np
+
+from .index import CHINESE, NOT_CHINESE, Index
 from .tokenize import STOP_WORDS, has_cjk
 
 Tokenize = Callable[[str], list[str]]
@@ -68,9 +70,10 @@ class Glossary:
     def __init__(self, entries: Iterable[Entry], tokenize: Tokenize) -> None:
         self.entries = list(entries)
         self._tokenize = tokenize
-        self._chinese = sorted(
-            ((term, entry) for entry in self.entries for term in entry.chinese), key=lambda pair: -len(pair[0])
-        )
+        chinese = sorted(((term, entry) for entry in self.entries for term in entry.chinese), key=lambda p: -len(p[0]))
+        self._chinese_by_first_character: dict[str, list[tuple[int, str, Entry]]] = defaultdict(list)
+        for order, (term, entry) in enumerate(chinese):
+            self._chinese_by_first_character[term[0]].append((order, term, entry))
         self._english: dict[str, list[tuple[tuple[str, ...], Entry]]] = defaultdict(list)
         for entry in self.entries:
             for term in entry.english:
@@ -83,19 +86,30 @@ class Glossary:
         """(entry, side it matched on, term) for each entry the question names, longest term first."""
         found: dict[int, tuple[Entry, str, str]] = {}
         taken = [False] * len(text)
-        for term, entry in self._chinese:
-            start = text.find(term)
-            while start >= 0:
-                end = start + len(term)
-                if not any(taken[start:end]):
-                    taken[start:end] = [True] * len(term)
-                    found.setdefault(id(entry), (entry, "chinese", term))
-                start = text.find(term, end)
+        term_ends: dict[int, int] = {}
+        for order, start, term, entry in self._chinese_occurrences(text):
+            if start < term_ends.get(order, 0):
+                continue  # overlaps the same term's previous occurrence
+            end = term_ends[order] = start + len(term)
+            if not any(taken[start:end]):
+                taken[start:end] = [True] * len(term)
+                found.setdefault(id(entry), (entry, "chinese", term))
         for position, token in enumerate(tokens):
             for phrase, entry in self._english.get(token, ()):
                 if tuple(tokens[position : position + len(phrase)]) == phrase:
                     found.setdefault(id(entry), (entry, "english", " ".join(phrase)))
         return list(found.values())
+
+    def _chinese_occurrences(self, text: str) -> list[tuple[int, int, str, Entry]]:
+        """(order, start, term, entry) of every Chinese glossary term in the text, longest
+        terms first, each term's occurrences left to right."""
+        occurrences = [
+            (order, start, term, entry)
+            for start, character in enumerate(text)
+            for order, term, entry in self._chinese_by_first_character.get(character, ())
+            if text.startswith(term, start)
+        ]
+        return sorted(occurrences, key=lambda occurrence: occurrence[:2])
 
     def expand(self, text: str, tokens: Sequence[str], known: Callable[[str], bool] | None = None) -> dict[str, float]:
         """Weighted tokens of the other language for the entries the question names.
@@ -140,24 +154,38 @@ def merge_weights(*bags: Mapping[str, float]) -> dict[str, float]:
 
 
 def feedback_terms(
-    documents: Sequence[Sequence[str]],
-    question_tokens: Iterable[str],
-    idf: Callable[[str], float],
+    documents: Sequence[np.ndarray],
+    asked: np.ndarray,
+    index: Index,
     want_chinese: bool,
     count: int = FEEDBACK_TERMS,
     weight: float = FEEDBACK_WEIGHT,
 ) -> dict[str, float]:
-    """Distinctive tokens of the other language in the best first-pass documents (best first),
-    weighted by how many of them share the token and how rare it is in the corpus."""
-    asked = set(question_tokens)
-    scores: Counter[str] = Counter()
-    for rank, tokens in enumerate(documents[:FEEDBACK_DOCUMENTS]):
-        for token, frequency in Counter(tokens).items():
-            if token in asked or has_cjk(token) != want_chinese or token.isdigit() or len(token) < 2:
-                continue
-            scores[token] += (1.0 / (rank + 1)) * math.log1p(frequency) * idf(token)
-    best = scores.most_common(count)
+    """Distinctive tokens of the other language in the best first-pass documents (vocabulary
+    ids, best first), weighted by how many of them share the token and how rare it is in the
+    corpus. Ties go to the token met first."""
+    ids, first_seen, gains = [], [], []
+    offset = 0
+    for rank, document in enumerate(documents[:FEEDBACK_DOCUMENTS]):
+        unique, first, frequency = np.unique(document, return_index=True, return_counts=True)
+        ids.append(unique)
+        first_seen.append(first + offset)
+        gains.append((1.0 / (rank + 1)) * np.log1p(frequency))
+        offset += len(document)
+    if not ids:
+        return {}
+    ids, first_seen, gains = np.concatenate(ids), np.concatenate(first_seen), np.concatenate(gains)
+    known = ids < index.vocabulary_size
+    ids, first_seen, gains = ids[known], first_seen[known], gains[known]
+    wanted = (index.word_kinds(ids) == (CHINESE if want_chinese else NOT_CHINESE)) & ~np.isin(ids, asked)
+    ids, first_seen, gains = ids[wanted], first_seen[wanted], gains[wanted] * index.idfs()[ids[wanted]]
+    tokens, inverse = np.unique(ids, return_inverse=True)
+    scores = np.bincount(inverse, gains, minlength=len(tokens))
+    met = np.full(len(tokens), offset)
+    np.minimum.at(met, inverse, first_seen)
+    best = [i for i in np.lexsort((met, -scores))[:count] if scores[i] > 0]
     if not best:
         return {}
-    top = best[0][1]
-    return {token: weight * score / top for token, score in best if score > 0}
+    top = scores[best[0]]
+    words = index.words(tokens[best].tolist())
+    return {word: weight * float(scores[i]) / top for word, i in zip(words, best)}

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .models import Article
+from .tokenize import has_cjk
 
 K1, B = 1.2, 0.75
+UNKNOWN_KIND, NOT_A_TERM, NOT_CHINESE, CHINESE = -1, 0, 1, 2
 METHOD = "lucene"
 MANIFEST = "briefbot.json"
 FORMAT = 2  # 2: per-bullet token ids saved beside the bm25s matrix
@@ -47,13 +48,11 @@ class BulletTokens:
             np.concatenate(([0], np.cumsum([len(bullets) for bullets in per_document], dtype=np.int64))),
         )
 
-    def of(self, position: int) -> list[list[int]]:
-        """The token ids of each bullet of the document at `position`."""
-        first, last = (int(x) for x in self.bullet_starts[position : position + 2])
-        bounds = self.token_starts[first : last + 1].tolist()
-        ids = self.token_ids[bounds[0] : bounds[-1]].tolist()
-        base = bounds[0]
-        return [ids[start - base : end - base] for start, end in zip(bounds, bounds[1:])]
+    def of(self, position: int) -> tuple[np.ndarray, np.ndarray]:
+        """The token ids of the bullets of the document at `position`, in a row, and each bullet's length."""
+        first, last = self.bullet_starts[position : position + 2]
+        bounds = self.token_starts[first : last + 1]
+        return self.token_ids[bounds[0] : bounds[-1]], bounds[1:] - bounds[:-1]
 
     FILES = ("bullet_token_ids.npy", "bullet_token_starts.npy", "bullet_starts.npy")
 
@@ -76,34 +75,63 @@ class Index:
     generation: int
     tokenizer_version: str
     bullets: BulletTokens | None = None
-    _vocabulary: list[str] | None = None
+    _vocabulary: list[str] | None = field(default=None, repr=False)
+    _idfs: np.ndarray | None = field(default=None, repr=False)
+    _kinds: np.ndarray | None = field(default=None, repr=False)
+    _max_impacts: np.ndarray | None = field(default=None, repr=False)
+    vocabulary_size: int = field(init=False)  # token ids below it have postings
+    _first_rowid: int = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # bm25s also gives "" an id, the last, with no postings: ids past the matrix are no tokens
+        self.vocabulary_size = len(self.retriever.scores["indptr"]) - 1 if self.retriever is not None else 0
+        self._first_rowid = int(self.rowids[0]) if self.size else 0
 
     @property
     def size(self) -> int:
         return len(self.rowids)
 
-    def bullet_tokens(self, rowid: int | None) -> tuple[list[str], ...] | None:
-        """The tokens of each bullet of the article at `rowid`, as indexed; None if unknown."""
-        if self.bullets is None or rowid is None or self.size == 0:
-            return None
-        position = int(np.searchsorted(self.rowids, rowid))
-        if position >= self.size or self.rowids[position] != rowid:
-            return None
-        vocabulary = self._words()
-        return tuple([vocabulary[i] for i in ids] for ids in self.bullets.of(position))
+    def bullet_ids(self, rowid: int | None) -> tuple[np.ndarray, np.ndarray] | None:
+        """The token ids of the bullets of the article at `rowid`, in a row, and each bullet's
+        length, as indexed; None if the index does not hold it."""
+        position = self.position(rowid)
+        return None if self.bullets is None or position is None else self.bullets.of(position)
 
-    def _words(self) -> list[str]:
+    def position(self, rowid: int | None) -> int | None:
+        """Where the document of `rowid` sits in the index; None if the index does not hold it."""
+        if rowid is None or self.size == 0:
+            return None
+        position = rowid - self._first_rowid  # rowids mostly run without gaps
+        if not 0 <= position < self.size or self.rowids[position] != rowid:
+            position = int(np.searchsorted(self.rowids, rowid))
+        return position if position < self.size and self.rowids[position] == rowid else None
+
+    def words(self, ids: Iterable[int]) -> list[str]:
+        """The tokens of vocabulary ids."""
         if self._vocabulary is None:
             words = [""] * len(self.retriever.vocab_dict)
             for word, token_id in self.retriever.vocab_dict.items():
                 words[token_id] = word
             self._vocabulary = words
-        return self._vocabulary
+        return [self._vocabulary[i] for i in ids]
 
     def token_id(self, token: str) -> int | None:
         if self.retriever is None:
             return None
-        return self.retriever.vocab_dict.get(token)
+        token_id = self.retriever.vocab_dict.get(token)
+        return token_id if token_id is not None and token_id < self.vocabulary_size else None
+
+    def ids_of(self, tokens: Sequence[str]) -> np.ndarray:
+        """Vocabulary ids of tokens. A token the index never saw gets an id past the
+        vocabulary (one per distinct token), which no question weight reaches."""
+        unseen: dict[str, int] = {}
+        size = self.vocabulary_size
+        vocabulary = self.retriever.vocab_dict if self.retriever is not None else {}
+        ids = [vocabulary.get(token, size) for token in tokens]
+        for position, (token, token_id) in enumerate(zip(tokens, ids)):
+            if token_id >= size:
+                ids[position] = unseen.setdefault(token, size + len(unseen))
+        return np.asarray(ids, dtype=np.int64)
 
     def document_frequency(self, token: str) -> int:
         token_id = self.token_id(token)
@@ -112,27 +140,69 @@ class Index:
         indptr = self.retriever.scores["indptr"]
         return int(indptr[token_id + 1] - indptr[token_id])
 
+    def idfs(self) -> np.ndarray:
+        """Lucene's BM25 idf of every vocabulary id, the one the index scores with."""
+        if self._idfs is None:
+            size = self.vocabulary_size
+            frequencies = np.diff(self.retriever.scores["indptr"]) if size else np.zeros(0)
+            self._idfs = np.log(1 + (self.size - frequencies + 0.5) / (frequencies + 0.5))
+        return self._idfs
+
+    def max_impacts(self) -> np.ndarray:
+        """The highest score each vocabulary id gives any document."""
+        if self._max_impacts is None:
+            matrix = self.retriever.scores
+            starts = matrix["indptr"][: self.vocabulary_size]
+            self._max_impacts = np.maximum.reduceat(matrix["data"], starts) if len(starts) else np.zeros(0)
+        return self._max_impacts
+
+    def postings(self, token_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """The positions of the documents holding a token (ascending) and its score in each."""
+        matrix = self.retriever.scores
+        start, end = matrix["indptr"][token_id], matrix["indptr"][token_id + 1]
+        return matrix["indices"][start:end], matrix["data"][start:end]
+
     def idf(self, token: str) -> float:
-        """Lucene's BM25 idf, the one the index scores with; 0 for unknown tokens."""
-        df = self.document_frequency(token)
-        if df == 0:
-            return 0.0
-        return math.log(1 + (self.size - df + 0.5) / (df + 0.5))
+        """The idf of a token; 0 for unknown tokens."""
+        token_id = self.token_id(token)
+        return 0.0 if token_id is None else float(self.idfs()[token_id])
+
+    def term_weights(self, weights: Mapping[str, float]) -> np.ndarray:
+        """Weight x idf of each question token by vocabulary id, plus a last slot of 0
+        where ids past the vocabulary (tokens the index never saw) land."""
+        dense = np.zeros(self.vocabulary_size + 1)
+        idfs = self.idfs() if self.vocabulary_size else None
+        for token, weight in weights.items():
+            token_id = self.token_id(token)
+            if token_id is not None:
+                dense[token_id] = weight * idfs[token_id]
+        return dense
+
+    def word_kinds(self, ids: np.ndarray) -> np.ndarray:
+        """CHINESE, NOT_CHINESE or NOT_A_TERM (numbers, single characters) for each
+        vocabulary id; each word is looked at the first time it is asked about."""
+        if self._kinds is None:
+            self._kinds = np.full(self.vocabulary_size, UNKNOWN_KIND, dtype=np.int8)
+        unseen = np.unique(ids[self._kinds[ids] == UNKNOWN_KIND])
+        for token_id, word in zip(unseen.tolist(), self.words(unseen.tolist())):
+            self._kinds[token_id] = word_kind(word)
+        return self._kinds[ids]
 
     def scores(self, weights: Mapping[str, float]) -> np.ndarray:
         """BM25 score of every document for a weighted bag of query tokens."""
         total = np.zeros(self.size, dtype=np.float32)
-        if self.retriever is None:
-            return total
-        matrix = self.retriever.scores
-        data, indices, indptr = matrix["data"], matrix["indices"], matrix["indptr"]
         for token, weight in weights.items():
             token_id = self.token_id(token)
-            if token_id is None or weight == 0:
-                continue
-            start, end = indptr[token_id], indptr[token_id + 1]
-            total[indices[start:end]] += weight * data[start:end]
+            if token_id is not None and weight:
+                positions, impacts = self.postings(token_id)
+                total[positions] += weight * impacts
         return total
+
+
+def word_kind(word: str) -> int:
+    if word.isdigit() or len(word) < 2:
+        return NOT_A_TERM
+    return CHINESE if has_cjk(word) else NOT_CHINESE
 
 
 def build_index(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from functools import lru_cache
@@ -15,19 +14,17 @@ import sqlite_utils
 from . import store
 from .dates import DateScope, date_weight, find_date_phrase, resolve, strip_phrase
 from .expand import FEEDBACK_DOCUMENTS, Glossary, feedback_terms, merge_weights
-from .index import B, K1, Index
+from .bullets import MAX_BULLETS, best_bullet_scores, picks
+from .index import Index
 from .models import SHANGHAI, Answer, Article, Hit, Sighting
+from .scoring import top_documents
 from .tokenize import has_cjk
 
 MAX_QUESTION_CHARS = 512
-MAX_BULLETS = 3
 CANDIDATE_FACTOR = 3
 DUPLICATE_TITLE_SIMILARITY = 0.6
-NEAR_IDENTICAL_BULLETS = 0.6
-KEEP_SHARE = 0.35
 RERANK_FACTOR = 2
 BULLET_MIX = 1.0
-FIGURE_BONUS = 1.5
 DATE_CANDIDATES = 50
 COMMON_SHARE = 0.5
 RANKING_PRUNE_SHARE = 0.8
@@ -102,19 +99,11 @@ def candidates(
 ) -> tuple[list[tuple[Article, float]], dict[str, float]]:
     """The best `limit` articles with their scores, and the final question weights: with the
     corpus bridge, the first pass's best articles lend terms of the other language."""
-    first = ranking_weights(index, weights, tokens)
-    scores = index.scores(first)
-    ranked = top_documents(index, scores, limit, allowed)
-    feedback = bridge and bool(ranked) and needs_feedback(content, ranked, k)
-    fetch_first = ranked[:FEEDBACK_DOCUMENTS] if feedback else ranked
-    articles = store.articles_by_rowid(db, [rowid for rowid, _ in fetch_first])
-    if feedback:
-        weights = merge_weights(weights, _feedback(ranked, articles, tokens, index, tokenize, content))
-        second = ranking_weights(index, weights, tokens)
-        change = {t: second.get(t, 0.0) - first.get(t, 0.0) for t in {*first, *second}}
-        scores += index.scores({t: w for t, w in change.items() if w})  # BM25 is linear in the weights
-        ranked = top_documents(index, scores, limit, allowed)
-        articles.update(store.articles_by_rowid(db, [rowid for rowid, _ in ranked if rowid not in articles]))
+    ranked = top_documents(index, ranking_weights(index, weights, tokens), limit, allowed)
+    if bridge and ranked and needs_feedback(content, ranked, k):
+        weights = merge_weights(weights, _feedback(db, ranked, tokens, index, tokenize, content))
+        ranked = top_documents(index, ranking_weights(index, weights, tokens), limit, allowed)
+    articles = store.articles_by_rowid(db, [rowid for rowid, _ in ranked])
     return [(articles[rowid], score) for rowid, score in ranked if rowid in articles], weights
 
 
@@ -128,64 +117,24 @@ def best_hits(
     figures: bool,
 ) -> list[Hit]:
     """Re-rank candidates by their best bullet (and date), fold repeated stories, pick bullets."""
-    idfs = {token: index.idf(token) for token in weights}
+    term_weights = index.term_weights(weights)
     depth = len(scored) if scope else k * RERANK_FACTOR
-    scored = rerank_by_bullets(scored[:depth], weights, idfs, tokenize, index) + list(scored[depth : k * CANDIDATE_FACTOR])
+    scored = rerank_by_bullets(scored[:depth], term_weights, index, tokenize) + list(scored[depth : k * CANDIDATE_FACTOR])
     if scope and not scope.filter:
         scored = sorted(((a, s * date_weight(scope, a.day)) for a, s in scored), key=lambda pair: -pair[1])
-    hits = merge_duplicates([Hit(article, score, ()) for article, score in scored[: k * CANDIDATE_FACTOR]])[:k]
-    return [
-        Hit(hit.article, hit.score, _pick(hit.article, weights, idfs, tokenize, MAX_BULLETS, figures, index), hit.also)
-        for hit in hits
-    ]
-
-
-_bullet_cache: dict[tuple[str, str], tuple[tuple[list[str], ...], tuple[Counter[str], ...]]] = {}
-BULLET_CACHE_SIZE = 20_000
-
-
-def _bullet_terms(
-    article: Article, tokenize: Tokenize, index: Index | None = None
-) -> tuple[tuple[list[str], ...], tuple[Counter[str], ...]]:
-    """Each bullet's tokens and token counts, remembered per article: answers reuse articles
-    often. The index holds them precomputed; tokenizing is the fallback."""
-    key = (article.uid, str(getattr(tokenize, "version", id(tokenize))))
-    cached = _bullet_cache.get(key)
-    if cached is None:
-        if len(_bullet_cache) >= BULLET_CACHE_SIZE:
-            _bullet_cache.clear()
-        indexed = index.bullet_tokens(article.rowid) if index is not None else None
-        tokenized = indexed if indexed is not None else tuple(tokenize(bullet) for bullet in article.bullets)
-        cached = _bullet_cache[key] = (tokenized, tuple(Counter(tokens) for tokens in tokenized))
-    return cached
-
-
-def bullet_tokens(article: Article, tokenize: Tokenize, index: Index | None = None) -> tuple[list[str], ...]:
-    return _bullet_terms(article, tokenize, index)[0]
+    hits = merge_duplicates([Hit(article, score, ()) for article, score in scored[: k * CANDIDATE_FACTOR]], k)
+    chosen = picks([hit.article for hit in hits], term_weights, index, tokenize, MAX_BULLETS, figures)
+    return [Hit(hit.article, hit.score, bullets, hit.also) for hit, bullets in zip(hits, chosen)]
 
 
 def rerank_by_bullets(
-    scored: Sequence[tuple[Article, float]],
-    weights: Mapping[str, float],
-    idfs: Mapping[str, float],
-    tokenize: Tokenize,
-    index: Index | None = None,
+    scored: Sequence[tuple[Article, float]], term_weights: np.ndarray, index: Index, tokenize: Tokenize
 ) -> list[tuple[Article, float]]:
     """Add each article's best single-bullet score: one bullet that holds the whole question
     beats question words scattered over a long article."""
-    rescored = []
-    for article, score in scored:
-        tokenized, counts = _bullet_terms(article, tokenize, index)
-        average = _average_length(tokenized)
-        best = max(
-            (bullet_score(c, len(t), weights, idfs, average) for t, c in zip(tokenized, counts)), default=0.0
-        )
-        rescored.append((article, score + BULLET_MIX * best))
+    best = best_bullet_scores([article for article, _ in scored], term_weights, index, tokenize)
+    rescored = [(article, score + BULLET_MIX * bullet) for (article, score), bullet in zip(scored, best)]
     return sorted(rescored, key=lambda pair: -pair[1])
-
-
-def _average_length(tokenized: Sequence[Sequence[str]]) -> float:
-    return sum(map(len, tokenized)) / max(len(tokenized), 1) or 1.0
 
 
 def _known(index: Index) -> Callable[[str], bool]:
@@ -263,8 +212,8 @@ def needs_feedback(content: str, ranked: Sequence[tuple[int, float]], k: int) ->
 
 
 def _feedback(
+    db: sqlite_utils.Database,
     ranked: Sequence[tuple[int, float]],
-    articles: Mapping[int, Article],
     tokens: Sequence[str],
     index: Index,
     tokenize: Tokenize,
@@ -272,22 +221,20 @@ def _feedback(
 ) -> dict[str, float]:
     """Other-language terms from the best first-pass articles: English bullets for a Chinese
     question, Chinese titles for an English one."""
-    chinese_question = has_cjk(content)
-    best = [articles[rowid] for rowid, _ in ranked[:FEEDBACK_DOCUMENTS] if rowid in articles]
-    documents = [
-        [t for tokens in bullet_tokens(article, tokenize, index) for t in tokens]
-        if chinese_question
-        else tokenize(article.title)
-        for article in best
-    ]
-    return feedback_terms(documents, tokens, index.idf, want_chinese=not chinese_question)
+    best = [rowid for rowid, _ in ranked[:FEEDBACK_DOCUMENTS]]
+    if has_cjk(content):
+        bullets = (index.bullet_ids(rowid) for rowid in best)
+        documents = [each[0] for each in bullets if each is not None]
+    else:
+        titles = store.articles_by_rowid(db, best)
+        documents = [index.ids_of(tokenize(titles[rowid].title)) for rowid in best if rowid in titles]
+    return feedback_terms(documents, index.ids_of(tokens), index, want_chinese=not has_cjk(content))
 
 
 _FIGURE_QUESTION = re.compile(
     r"(?i)多少|几[个种家年月天吨]|[数产储销用存总]量|消费量|数目|比例|金额|规模|份额|占比|百分|多[大深高长久重]|深度|"
     r"how\s+(?:much|many|deep|large|big|long)|number|percent|share|amount|\bin\s+tons\b|figure"
 )
-_FIGURE = re.compile(r"\d")
 
 
 def asks_for_figures(question: str) -> bool:
@@ -299,92 +246,7 @@ def rank(
     index: Index, weights: Mapping[str, float], limit: int, allowed: np.ndarray | None = None
 ) -> list[tuple[int, float]]:
     """(rowid, score) of the best-scoring documents with a positive score, within `allowed`."""
-    if not weights or index.size == 0 or limit <= 0:
-        return []
-    return top_documents(index, index.scores(weights), limit, allowed)
-
-
-def top_documents(
-    index: Index, scores: np.ndarray, limit: int, allowed: np.ndarray | None = None
-) -> list[tuple[int, float]]:
-    """(rowid, score) of the `limit` best positive scores, within `allowed`."""
-    if index.size == 0 or limit <= 0:
-        return []
-    if allowed is not None:
-        scores = np.where(allowed, scores, 0.0)
-    limit = min(limit, len(scores))
-    top = np.argpartition(-scores, limit - 1)[:limit]
-    top = top[np.argsort(-scores[top], kind="stable")]
-    return [(int(index.rowids[i]), float(scores[i])) for i in top if scores[i] > 0]
-
-
-def pick_bullets(
-    article: Article,
-    weights: Mapping[str, float],
-    index: Index,
-    tokenize: Tokenize,
-    limit: int = MAX_BULLETS,
-    figures: bool = False,
-) -> tuple[str, ...]:
-    """The bullets that best match the question, best first, without near-repeats;
-    the opening bullet when none matches. With `figures`, bullets holding numbers count more."""
-    return _pick(article, weights, {token: index.idf(token) for token in weights}, tokenize, limit, figures, index)
-
-
-def _pick(
-    article: Article,
-    weights: Mapping[str, float],
-    idfs: Mapping[str, float],
-    tokenize: Tokenize,
-    limit: int,
-    figures: bool,
-    index: Index | None = None,
-) -> tuple[str, ...]:
-    tokenized, counts = _bullet_terms(article, tokenize, index)
-    average = _average_length(tokenized)
-    scored = sorted(
-        (
-            (
-                bullet_score(counts[position], len(tokens), weights, idfs, average)
-                * (FIGURE_BONUS if figures and _FIGURE.search(article.bullets[position]) else 1.0),
-                position,
-            )
-            for position, tokens in enumerate(tokenized)
-        ),
-        key=lambda pair: (-pair[0], pair[1]),
-    )
-    chosen: list[int] = []
-    best = scored[0][0] if scored else 0.0
-    for score, position in scored:
-        if score <= 0 or score < best * KEEP_SHARE or len(chosen) == limit:
-            break
-        if any(similarity(tokenized[position], tokenized[other]) > NEAR_IDENTICAL_BULLETS for other in chosen):
-            continue
-        chosen.append(position)
-    if not chosen and article.bullets:
-        chosen = [0]
-    return tuple(article.bullets[position] for position in chosen)
-
-
-def bullet_score(
-    counts: Mapping[str, int], length: int, weights: Mapping[str, float], idfs: Mapping[str, float], average: float
-) -> float:
-    """BM25 of one bullet (its token counts and length) against the question, with the corpus-wide idf."""
-    if not length:
-        return 0.0
-    norm = K1 * (1 - B + B * length / average)
-    score = 0.0
-    for token, count in counts.items():
-        weight = weights.get(token)
-        if weight:
-            score += weight * idfs.get(token, 0.0) * count / (count + norm)
-    return score
-
-
-def similarity(left: Sequence[str], right: Sequence[str]) -> float:
-    """Jaccard overlap of two token sets."""
-    a, b = set(left), set(right)
-    return len(a & b) / len(a | b) if a and b else 0.0
+    return top_documents(index, weights, limit, allowed)
 
 
 _PUNCTUATION = re.compile(r"[\W_]+")
@@ -404,11 +266,13 @@ def same_story(left: Article, right: Article) -> bool:
 def _similar_titles(left: frozenset[str], right: frozenset[str]) -> bool:
     if not left or not right or min(len(left), len(right)) < DUPLICATE_TITLE_SIMILARITY * max(len(left), len(right)):
         return False  # Jaccard can never reach the threshold
-    return len(left & right) / len(left | right) >= DUPLICATE_TITLE_SIMILARITY
+    shared = len(left & right)
+    return shared / (len(left) + len(right) - shared) >= DUPLICATE_TITLE_SIMILARITY
 
 
-def merge_duplicates(hits: Sequence[Hit]) -> list[Hit]:
-    """Fold each repeat of a story into the first (best) hit, which names the others."""
+def merge_duplicates(hits: Sequence[Hit], limit: int | None = None) -> list[Hit]:
+    """Fold each repeat of a story into the first (best) hit, which names the others;
+    keep at most `limit` stories."""
     merged: list[Hit] = []
     kept_bigrams: list[frozenset[str]] = []
     for hit in hits:
@@ -419,6 +283,7 @@ def merge_duplicates(hits: Sequence[Hit]) -> list[Hit]:
                 merged[position] = Hit(kept.article, kept.score, kept.bullets, kept.also + (sighting,))
                 break
         else:
-            merged.append(hit)
-            kept_bigrams.append(bigrams)
+            if limit is None or len(merged) < limit:
+                merged.append(hit)
+                kept_bigrams.append(bigrams)
     return merged

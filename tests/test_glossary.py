@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from retrieval.expand import Entry, Glossary, bundled_entries, feedback_terms, glossary_words, parse_glossary
+from retrieval.index import Index, build_index
+from retrieval.models import Article
 from retrieval.tokenize import Tokenizer
 
 
@@ -83,11 +87,24 @@ def test_the_bundled_glossary_is_broad():
     assert {"neodymium", "export controls", "tariff", "lynas", "ministry of commerce", "trump", "september"} <= english
 
 
-def test_feedback_takes_the_other_languages_distinctive_terms_from_the_best_documents():
-    documents = [["稀土", "gallium", "refin", "gallium"], ["gallium", "plant"], ["unrelated"]]
-    terms = feedback_terms(documents, ["镓"], idf=lambda token: 2.0, want_chinese=False)
+@pytest.fixture
+def small_index() -> Index:
+    texts = ["镓 出口 gallium refin gallium 2025", "gallium plant", "unrelated", "稀土 plant", "other"]
+    articles = [(n, Article(f"t{n}", "s", datetime(2025, 1, n + 1), (text,))) for n, text in enumerate(texts, 1)]
+    return build_index(articles, str.split, generation=1, tokenizer_version="split")
+
+
+def test_feedback_takes_the_other_languages_distinctive_terms_from_the_best_documents(small_index):
+    documents = [small_index.ids_of(text.split()) for text in ("稀土 gallium refin gallium 7", "gallium plant", "unrelated")]
+    terms = feedback_terms(documents, small_index.ids_of(["镓"]), small_index, want_chinese=False)
     assert max(terms, key=terms.get) == "gallium"
-    assert "稀土" not in terms
+    assert terms["gallium"] == pytest.approx(0.15)  # the best term gets the full feedback weight
+    assert "稀土" not in terms and "7" not in terms
+
+
+def test_feedback_for_an_english_question_takes_chinese_terms_but_not_the_asked_ones(small_index):
+    documents = [small_index.ids_of(["镓", "出口", "gallium", "t1"])]
+    assert set(feedback_terms(documents, small_index.ids_of(["镓"]), small_index, want_chinese=True)) == {"出口"}
 
 
 def test_an_english_word_brings_its_english_near_synonyms_at_a_lower_weight(glossary, tokenize):

@@ -6,7 +6,8 @@ import re
 from datetime import date, datetime
 
 from retrieval.models import SHANGHAI, Article, Hit
-from retrieval.search import merge_duplicates, similarity
+from retrieval.bullets import similarity
+from retrieval.search import merge_duplicates
 
 TREASURY_STORY = {date(2025, 11, 16), date(2025, 11, 3)}
 QUAD_STORY = {date(2025, 7, 4), date(2025, 7, 5)}

@@ -1,0 +1,131 @@
+"""Bullet-level ranking: score each bullet of a few articles against a question, and pick
+the bullets that answer it. Works on the vocabulary ids the index keeps for every bullet."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .index import B, K1, Index
+from .models import Article
+
+KEEP_SHARE = 0.35
+NEAR_IDENTICAL_BULLETS = 0.6
+FIGURE_BONUS = 1.5
+MAX_BULLETS = 3
+
+Tokenize = Callable[[str], list[str]]
+
+_FIGURE = re.compile(r"\d")
+
+
+@dataclass(frozen=True)
+class BulletIds:
+    """One article's bullets as vocabulary ids: every bullet's ids in a row, and each bullet's length."""
+
+    ids: np.ndarray
+    lengths: np.ndarray
+
+    def of(self, bullet: int) -> list[int]:
+        start = int(self.lengths[:bullet].sum())
+        return self.ids[start : start + int(self.lengths[bullet])].tolist()
+
+
+def bullet_ids(article: Article, index: Index, tokenize: Tokenize) -> BulletIds:
+    """The article's bullets as the index holds them; tokenized afresh if it does not."""
+    indexed = index.bullet_ids(article.rowid)
+    if indexed is not None:
+        return BulletIds(*indexed)
+    tokenized = [tokenize(bullet) for bullet in article.bullets]
+    return BulletIds(index.ids_of([t for tokens in tokenized for t in tokens]), np.array([len(t) for t in tokenized]))
+
+
+def bullet_scores(articles: Sequence[BulletIds], term_weights: np.ndarray) -> list[np.ndarray]:
+    """BM25 of each bullet against the question, article by article, with the corpus-wide idf
+    and each article's own average bullet length; `term_weights` is Index.term_weights."""
+    per_article = [len(bullets.lengths) for bullets in articles]
+    if not sum(per_article):
+        return [np.zeros(count) for count in per_article]
+    ids = np.concatenate([bullets.ids for bullets in articles]).astype(np.int64)
+    lengths = np.concatenate([bullets.lengths for bullets in articles])
+    averages = np.repeat([_average_length(bullets.lengths) for bullets in articles], per_article)
+    bullet_of = np.repeat(np.arange(len(lengths)), lengths)
+    width = len(term_weights)
+    asked = term_weights[np.minimum(ids, width - 1)] > 0
+    pairs, counts = np.unique(bullet_of[asked] * width + ids[asked], return_counts=True)
+    bullet, token = np.divmod(pairs, width)
+    norm = K1 * (1 - B + B * lengths[bullet] / averages[bullet])
+    scores = np.bincount(bullet, term_weights[token] * counts / (counts + norm), minlength=len(lengths))
+    return np.split(scores, np.cumsum(per_article)[:-1])
+
+
+def _average_length(lengths: np.ndarray) -> float:
+    return float(lengths.sum()) / max(len(lengths), 1) or 1.0
+
+
+def best_bullet_scores(
+    articles: Sequence[Article], term_weights: np.ndarray, index: Index, tokenize: Tokenize
+) -> list[float]:
+    """Each article's best single-bullet score."""
+    scores = bullet_scores([bullet_ids(article, index, tokenize) for article in articles], term_weights)
+    return [float(each.max(initial=0.0)) for each in scores]
+
+
+def pick_bullets(
+    article: Article,
+    weights: Mapping[str, float],
+    index: Index,
+    tokenize: Tokenize,
+    limit: int = MAX_BULLETS,
+    figures: bool = False,
+) -> tuple[str, ...]:
+    """The bullets that best match the question (token weights), best first."""
+    return picks([article], index.term_weights(weights), index, tokenize, limit, figures)[0]
+
+
+def picks(
+    articles: Sequence[Article],
+    term_weights: np.ndarray,
+    index: Index,
+    tokenize: Tokenize,
+    limit: int = MAX_BULLETS,
+    figures: bool = False,
+) -> list[tuple[str, ...]]:
+    """For each article, the bullets that best match the question, best first, without
+    near-repeats; the opening bullet when none matches. With `figures`, bullets holding
+    numbers count more."""
+    terms = [bullet_ids(article, index, tokenize) for article in articles]
+    return [
+        choose(article, each, scores, limit, figures)
+        for article, each, scores in zip(articles, terms, bullet_scores(terms, term_weights))
+    ]
+
+
+def choose(article: Article, terms: BulletIds, scores: np.ndarray, limit: int, figures: bool) -> tuple[str, ...]:
+    """Up to `limit` bullets by score, each within KEEP_SHARE of the best and unlike those chosen."""
+    if figures:
+        bonus = [FIGURE_BONUS if _FIGURE.search(bullet) else 1.0 for bullet in article.bullets]
+        scores = scores * np.asarray(bonus)
+    order = sorted(range(len(scores)), key=lambda position: (-scores[position], position))
+    chosen: list[int] = []
+    best = scores[order[0]] if order else 0.0
+    for position in order:
+        score = scores[position]
+        if score <= 0 or score < best * KEEP_SHARE or len(chosen) == limit:
+            break
+        tokens = terms.of(position)
+        if any(similarity(tokens, terms.of(other)) > NEAR_IDENTICAL_BULLETS for other in chosen):
+            continue
+        chosen.append(position)
+    if not chosen and article.bullets:
+        chosen = [0]
+    return tuple(article.bullets[position] for position in chosen)
+
+
+def similarity(left: Sequence, right: Sequence) -> float:
+    """Jaccard overlap of two token sets."""
+    a, b = set(left), set(right)
+    return len(a & b) / len(a | b) if a and b else 0.0

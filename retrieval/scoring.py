@@ -1,0 +1,121 @@
+"""The best documents for a weighted bag of query tokens: exact BM25 top-k.
+
+Tokens most documents hold ("rare", "earth" in a rare-earth corpus) have long posting
+lists and tiny scores. Ranking first by the selective tokens bounds what the common ones
+can add, so their postings are read only for the documents that can still make the top k.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from .index import Index
+
+LEAD_FACTOR = 2
+COMMON_SHARE = 0.2  # a token in more than this share of documents is read only where it can matter
+
+
+def top_documents(
+    index: Index, weights: Mapping[str, float], limit: int, allowed: np.ndarray | None = None
+) -> list[tuple[int, float]]:
+    """(rowid, score) of the `limit` best documents with a positive score, within `allowed`,
+    best first; equal scores in index order."""
+    terms = {index.token_id(token): weight for token, weight in weights.items() if weight}
+    terms.pop(None, None)
+    if not terms or index.size == 0 or limit <= 0:
+        return []
+    deferred = _common_terms(index, terms)
+    scores = _dense(index, {t: w for t, w in terms.items() if t not in deferred})
+    if allowed is not None:
+        scores = np.where(allowed, scores, np.float32(0))
+    impacts = index.max_impacts()
+    while True:
+        touched = np.nonzero(scores > 0)[0]  # much faster than np.flatnonzero on floats
+        if not deferred:
+            return _best(index, scores[touched], touched, limit)
+        found = _top_with_deferred_terms(index, scores, touched, terms, deferred, limit, impacts)
+        if found is not None:
+            return found
+        # the deferred terms could still lift an unseen document into the top: read the
+        # strongest of them in full, and try again
+        strongest = max(deferred, key=lambda t: terms[t] * impacts[t])
+        deferred.discard(strongest)
+        _add(index, scores, strongest, terms[strongest], allowed)
+
+
+def _common_terms(index: Index, terms: Mapping[int, float]) -> set[int]:
+    """The terms held by more than COMMON_SHARE of documents, to read only for the
+    documents that can make the top; none if a weight is negative, and never all."""
+    if min(terms.values()) < 0:
+        return set()
+    threshold = index.size * COMMON_SHARE
+    frequency = {token_id: len(index.postings(token_id)[0]) for token_id in terms}
+    common = {token_id for token_id, df in frequency.items() if df > threshold}
+    if common == set(terms):
+        common.discard(min(common, key=frequency.get))
+    return common
+
+
+def _top_with_deferred_terms(
+    index: Index,
+    partial: np.ndarray,
+    touched: np.ndarray,
+    terms: Mapping[int, float],
+    deferred: set[int],
+    limit: int,
+    impacts: np.ndarray,
+) -> list[tuple[int, float]] | None:
+    """The exact top `limit`, given every document's score without the deferred terms
+    (positive at `touched`); None when those scores cannot rule out the documents they miss."""
+    if len(touched) < limit:
+        return None
+    # the likeliest winners first, exactly: the limit-th best of them bounds the top from below
+    lead = touched[np.argpartition(-partial[touched], min(LEAD_FACTOR * limit, len(touched)) - 1)]
+    lead = lead[: LEAD_FACTOR * limit]
+    exact = _with_deferred_terms(index, partial, lead, terms, deferred)
+    kth = np.partition(exact, len(exact) - limit)[len(exact) - limit]
+    floor = kth - sum(terms[t] * impacts[t] for t in deferred)
+    if floor <= 0:
+        return None  # a document holding only deferred terms could make the top
+    pool = touched[partial[touched] >= floor]
+    return _best(index, _with_deferred_terms(index, partial, pool, terms, deferred), pool, limit)
+
+
+def _with_deferred_terms(
+    index: Index, partial: np.ndarray, pool: np.ndarray, terms: Mapping[int, float], deferred: set[int]
+) -> np.ndarray:
+    """The full scores of the documents at `pool`."""
+    totals = partial[pool]
+    for token_id in deferred:
+        positions, scores = index.postings(token_id)
+        at = np.minimum(np.searchsorted(positions, pool.astype(positions.dtype)), len(positions) - 1)
+        totals = totals + np.where(positions[at] == pool, terms[token_id] * scores[at], np.float32(0))
+    return totals
+
+
+def _dense(index: Index, terms: Mapping[int, float]) -> np.ndarray:
+    total = np.zeros(index.size, dtype=np.float32)
+    for token_id, weight in terms.items():
+        _add(index, total, token_id, weight, None)
+    return total
+
+
+def _add(index: Index, scores: np.ndarray, token_id: int, weight: float, allowed: np.ndarray | None) -> None:
+    """Add a term's weighted scores to every document holding it (within `allowed`)."""
+    positions, impacts = index.postings(token_id)
+    if allowed is not None:
+        keep = allowed[positions]
+        positions, impacts = positions[keep], impacts[keep]
+    scores[positions] += weight * impacts
+
+
+def _best(index: Index, scores: np.ndarray, positions: np.ndarray, limit: int) -> list[tuple[int, float]]:
+    """(rowid, score) of the best positive `scores` (of the documents at `positions`)."""
+    limit = min(limit, len(scores))
+    if limit == 0:
+        return []
+    top = np.argpartition(-scores, limit - 1)[:limit]
+    top = top[np.lexsort((positions[top], -scores[top]))]
+    return [(int(index.rowids[positions[i]]), float(scores[i])) for i in top if scores[i] > 0]

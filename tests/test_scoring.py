@@ -1,0 +1,76 @@
+"""The top-k that reads common tokens only for likely winners is exactly full BM25's top-k,
+and bullets are scored the same from the index as from the tokenizer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from retrieval import benchmark, parse_file, store
+from retrieval.bullets import pick_bullets
+from retrieval.index import build_index
+from retrieval.models import Article
+from retrieval.scoring import top_documents
+from retrieval.tokenize import Tokenizer
+
+
+@pytest.fixture(scope="module")
+def synthetic_index(tmp_path_factory):
+    """1,500 synthetic articles: Zipf-like English bullets, so many tokens are in most documents."""
+    files = benchmark.write_corpus(tmp_path_factory.mktemp("corpus"), 1_500, seed=5)
+    articles = [a for path in files for a in parse_file(path).articles]
+    return build_index(list(enumerate(articles, start=1)), Tokenizer(), generation=1, tokenizer_version="t")
+
+
+def full_ranking(index, weights, limit, allowed):
+    """The reference: every document scored, sorted."""
+    scores = index.scores(weights)
+    if allowed is not None:
+        scores = np.where(allowed, scores, 0)
+    order = np.argsort(-scores, kind="stable")[:limit]
+    return [(int(index.rowids[i]), float(scores[i])) for i in order if scores[i] > 0]
+
+
+def random_questions(index, count, seed):
+    """Weighted bags of 1 to 12 tokens, from the most common to the rarest."""
+    rng = np.random.default_rng(seed)
+    vocabulary = index.words(range(index.vocabulary_size))
+    frequencies = np.array([index.document_frequency(word) for word in vocabulary])
+    by_frequency = [vocabulary[i] for i in np.argsort(-frequencies)]
+    for _ in range(count):
+        picks = rng.choice(len(by_frequency), int(rng.integers(1, 13)), replace=False)
+        # half the picks from the 200 most common tokens
+        picks = [int(p) % 200 if rng.random() < 0.5 else int(p) for p in picks]
+        yield {by_frequency[p]: float(rng.choice([1.0, 0.6, 0.3, 0.15])) for p in picks}
+
+
+@pytest.mark.parametrize("limit", [1, 5, 15, 50])
+@pytest.mark.parametrize("with_window", [False, True])
+def test_top_documents_equals_scoring_every_document(synthetic_index, limit, with_window):
+    index = synthetic_index
+    allowed = np.random.default_rng(limit).random(index.size) < 0.5 if with_window else None
+    for weights in random_questions(index, 60, seed=limit):
+        found = top_documents(index, weights, limit, allowed)
+        expected = full_ranking(index, weights, limit, allowed)
+        # the same scores in the same order; among equal scores either document may be kept
+        assert [score for _, score in found] == pytest.approx([score for _, score in expected], rel=1e-5)
+        dense = dict(zip(index.rowids.tolist(), index.scores(weights).tolist()))
+        assert all(score == pytest.approx(dense[rowid], rel=1e-5) for rowid, score in found)
+        if allowed is not None:
+            inside = set(index.rowids[allowed].tolist())
+            assert all(rowid in inside for rowid, _ in found)
+
+
+def test_top_documents_of_unknown_or_empty_questions_is_empty(synthetic_index):
+    assert top_documents(synthetic_index, {}, 5) == []
+    assert top_documents(synthetic_index, {"nosuchtokenanywhere": 1.0}, 5) == []
+    assert top_documents(synthetic_index, {"rare": 1.0}, 0) == []
+
+
+def test_bullets_are_picked_alike_whether_or_not_the_index_holds_the_article(seeded_library):
+    index, tokenize = seeded_library.index(), seeded_library.tokenizer
+    weights = {token: 1.0 for token in tokenize("gallium germanium export ban 出口")}
+    for rowid, article in store.all_articles(seeded_library.db)[:20]:
+        outside = Article(article.title, article.source, article.published, article.bullets)
+        assert outside.rowid is None
+        assert pick_bullets(article, weights, index, tokenize) == pick_bullets(outside, weights, index, tokenize)
