@@ -66,14 +66,6 @@ def _average_length(lengths: np.ndarray) -> float:
     return float(lengths.sum()) / max(len(lengths), 1) or 1.0
 
 
-def best_bullet_scores(
-    articles: Sequence[Article], term_weights: np.ndarray, index: Index, tokenize: Tokenize
-) -> list[float]:
-    """Each article's best single-bullet score."""
-    scores = bullet_scores([bullet_ids(article, index, tokenize) for article in articles], term_weights)
-    return [float(each.max(initial=0.0)) for each in scores]
-
-
 def pick_bullets(
     article: Article,
     weights: Mapping[str, float],
@@ -83,29 +75,14 @@ def pick_bullets(
     figures: bool = False,
 ) -> tuple[str, ...]:
     """The bullets that best match the question (token weights), best first."""
-    return picks([article], index.term_weights(weights), index, tokenize, limit, figures)[0]
-
-
-def picks(
-    articles: Sequence[Article],
-    term_weights: np.ndarray,
-    index: Index,
-    tokenize: Tokenize,
-    limit: int = MAX_BULLETS,
-    figures: bool = False,
-) -> list[tuple[str, ...]]:
-    """For each article, the bullets that best match the question, best first, without
-    near-repeats; the opening bullet when none matches. With `figures`, bullets holding
-    numbers count more."""
-    terms = [bullet_ids(article, index, tokenize) for article in articles]
-    return [
-        choose(article, each, scores, limit, figures)
-        for article, each, scores in zip(articles, terms, bullet_scores(terms, term_weights))
-    ]
+    terms = bullet_ids(article, index, tokenize)
+    return choose(article, terms, bullet_scores([terms], index.term_weights(weights))[0], limit, figures)
 
 
 def choose(article: Article, terms: BulletIds, scores: np.ndarray, limit: int, figures: bool) -> tuple[str, ...]:
-    """Up to `limit` bullets by score, each within KEEP_SHARE of the best and unlike those chosen."""
+    """Up to `limit` bullets by score (`bullet_scores`), best first, each within KEEP_SHARE of
+    the best and unlike those chosen; the opening bullet when none matches. With `figures`,
+    bullets holding numbers count more."""
     if figures:
         bonus = [FIGURE_BONUS if _FIGURE.search(bullet) else 1.0 for bullet in article.bullets]
         scores = scores * np.asarray(bonus)

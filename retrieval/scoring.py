@@ -14,6 +14,7 @@ import numpy as np
 from .index import Index
 
 LEAD_FACTOR = 2
+SEARCH_COST = 8  # a binary search per pooled document against one write per posting
 COMMON_SHARE = 0.2  # a token in more than this share of documents is read only where it can matter
 
 
@@ -86,12 +87,19 @@ def _top_with_deferred_terms(
 def _with_deferred_terms(
     index: Index, partial: np.ndarray, pool: np.ndarray, terms: Mapping[int, float], deferred: set[int]
 ) -> np.ndarray:
-    """The full scores of the documents at `pool`."""
+    """The full scores of the documents at `pool`: each deferred term's score looked up by
+    binary search, or, for a pool that is large next to its posting list, by spreading it out."""
     totals = partial[pool]
     for token_id in deferred:
         positions, scores = index.postings(token_id)
-        at = np.minimum(np.searchsorted(positions, pool.astype(positions.dtype)), len(positions) - 1)
-        totals = totals + np.where(positions[at] == pool, terms[token_id] * scores[at], np.float32(0))
+        if len(pool) * SEARCH_COST < len(positions):
+            at = np.minimum(np.searchsorted(positions, pool.astype(positions.dtype)), len(positions) - 1)
+            found = np.where(positions[at] == pool, scores[at], np.float32(0))
+        else:
+            spread = np.zeros(index.size, dtype=np.float32)
+            spread[positions] = scores
+            found = spread[pool]
+        totals = totals + terms[token_id] * found
     return totals
 
 

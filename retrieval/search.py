@@ -14,7 +14,7 @@ import sqlite_utils
 from . import store
 from .dates import DateScope, date_weight, find_date_phrase, resolve, strip_phrase
 from .expand import FEEDBACK_DOCUMENTS, Glossary, feedback_terms, merge_weights
-from .bullets import MAX_BULLETS, best_bullet_scores, picks
+from .bullets import MAX_BULLETS, bullet_ids, bullet_scores, choose
 from .index import Index
 from .models import SHANGHAI, Answer, Article, Hit, Sighting
 from .scoring import top_documents
@@ -116,25 +116,26 @@ def best_hits(
     k: int,
     figures: bool,
 ) -> list[Hit]:
-    """Re-rank candidates by their best bullet (and date), fold repeated stories, pick bullets."""
-    term_weights = index.term_weights(weights)
+    """Re-rank the best candidates by adding their best single bullet's score (one bullet
+    that holds the whole question beats question words scattered over a long article),
+    weigh by date, fold repeated stories, pick each hit's bullets."""
+    limit = k * CANDIDATE_FACTOR
     depth = len(scored) if scope else k * RERANK_FACTOR
-    scored = rerank_by_bullets(scored[:depth], term_weights, index, tokenize) + list(scored[depth : k * CANDIDATE_FACTOR])
+    pool = list(scored[: max(depth, limit)])
+    terms = [bullet_ids(article, index, tokenize) for article, _ in pool]
+    per_bullet = bullet_scores(terms, index.term_weights(weights))
+    best_bullet = [float(scores.max(initial=0.0)) for scores in per_bullet]
+    score = [s + (BULLET_MIX * best_bullet[i] if i < depth else 0.0) for i, (_, s) in enumerate(pool)]
+    order = sorted(range(min(depth, len(pool))), key=lambda i: -score[i]) + list(range(depth, min(limit, len(pool))))
     if scope and not scope.filter:
-        scored = sorted(((a, s * date_weight(scope, a.day)) for a, s in scored), key=lambda pair: -pair[1])
-    hits = merge_duplicates([Hit(article, score, ()) for article, score in scored[: k * CANDIDATE_FACTOR]], k)
-    chosen = picks([hit.article for hit in hits], term_weights, index, tokenize, MAX_BULLETS, figures)
-    return [Hit(hit.article, hit.score, bullets, hit.also) for hit, bullets in zip(hits, chosen)]
-
-
-def rerank_by_bullets(
-    scored: Sequence[tuple[Article, float]], term_weights: np.ndarray, index: Index, tokenize: Tokenize
-) -> list[tuple[Article, float]]:
-    """Add each article's best single-bullet score: one bullet that holds the whole question
-    beats question words scattered over a long article."""
-    best = best_bullet_scores([article for article, _ in scored], term_weights, index, tokenize)
-    rescored = [(article, score + BULLET_MIX * bullet) for (article, score), bullet in zip(scored, best)]
-    return sorted(rescored, key=lambda pair: -pair[1])
+        score = [s * date_weight(scope, article.day) for (article, _), s in zip(pool, score)]
+        order.sort(key=lambda i: -score[i])
+    at = {id(pool[i][0]): i for i in order}
+    hits = merge_duplicates([Hit(pool[i][0], score[i], ()) for i in order[:limit]], k)
+    return [
+        Hit(hit.article, hit.score, choose(hit.article, terms[i], per_bullet[i], MAX_BULLETS, figures), hit.also)
+        for hit, i in ((hit, at[id(hit.article)]) for hit in hits)
+    ]
 
 
 def _known(index: Index) -> Callable[[str], bool]:

@@ -16,6 +16,7 @@ from . import subscriptions
 from .errors import StoreError
 from .models import Article
 
+PAGE_CACHE_KIB = 64 * 1024
 BUSY_TIMEOUT_SECONDS = 30
 
 
@@ -38,6 +39,7 @@ def open_db(path: str | Path | None = None) -> sqlite_utils.Database:
         if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
             db.enable_wal()
         db.execute("PRAGMA synchronous = NORMAL")
+        db.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")  # answers read scattered rows
         ensure_schema(db)
     except sqlite3.DatabaseError as error:
         raise StoreError(f"cannot open database {path}: {error}") from None
