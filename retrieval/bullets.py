@@ -30,6 +30,7 @@ class BulletIds:
     lengths: np.ndarray
 
     def of(self, bullet: int) -> list[int]:
+        """The ids of one bullet."""
         start = int(self.lengths[:bullet].sum())
         return self.ids[start : start + int(self.lengths[bullet])].tolist()
 

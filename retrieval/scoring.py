@@ -13,7 +13,7 @@ import numpy as np
 
 from .index import Index
 
-LEAD_FACTOR = 2
+LEAD_FACTOR = 2  # documents scored in full first, per document wanted, to bound the rest
 SEARCH_COST = 8  # a binary search per pooled document against one write per posting
 COMMON_SHARE = 0.2  # a token in more than this share of documents is read only where it can matter
 
@@ -22,7 +22,8 @@ def top_documents(
     index: Index, weights: Mapping[str, float], limit: int, allowed: np.ndarray | None = None
 ) -> list[tuple[int, float]]:
     """(rowid, score) of the `limit` best documents with a positive score, within `allowed`,
-    best first; equal scores in index order."""
+    best first; the same as scoring every document, but for which of several equal scores
+    at the cut is kept."""
     terms = {index.token_id(token): weight for token, weight in weights.items() if weight}
     terms.pop(None, None)
     if not terms or index.size == 0 or limit <= 0:
