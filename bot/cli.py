@@ -14,6 +14,8 @@ import click
 from retrieval import BriefbotError, Library, ParseError
 from retrieval.models import Answer, Digest, Hit
 
+from .i18n import ENGLISH, note_text
+
 EXIT_USAGE = 2
 
 
@@ -105,7 +107,8 @@ def hit_json(hit: Hit) -> dict:
 
 
 def answer_json(answer: Answer) -> dict:
-    return {"query": answer.query, "results": [hit_json(hit) for hit in answer.hits], "notes": answer.notes}
+    notes = [note_text(ENGLISH, note) for note in answer.notes]
+    return {"query": answer.query, "results": [hit_json(hit) for hit in answer.hits], "notes": notes}
 
 
 def hit_text(number: int, hit: Hit, with_score: bool = True) -> str:
@@ -121,7 +124,7 @@ def hit_text(number: int, hit: Hit, with_score: bool = True) -> str:
 
 
 def answer_text(answer: Answer) -> str:
-    lines = list(answer.notes)
+    lines = [note_text(ENGLISH, note) for note in answer.notes]
     if not answer.query:
         lines.append("Empty question. Try: briefbot ask \"美澳稀土协议总金额是多少?\"")
     elif not answer.hits:

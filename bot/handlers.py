@@ -28,7 +28,7 @@ from retrieval.models import Answer
 from retrieval.subscriptions import FREQUENCIES, Subscription
 
 from . import render, schedule
-from .i18n import language_of, text
+from .i18n import language_for, language_of, text
 from .ratelimit import Verdict
 
 ANSWER_RESULTS = 15
@@ -139,6 +139,7 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
         example = text(language, "ask_example")
         await message.reply_text(text(language, "ask_usage", example=render.escape(example)))
         return
+    language = language_for(question, language)
     verdict = _allowed(update, context)
     if verdict is not Verdict.ALLOW:
         if verdict is Verdict.NOTIFY:
@@ -162,6 +163,7 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if answer is None or not offset.isdigit() or int(offset) >= len(answer.hits):
         await query.answer(text(language, "expired"), show_alert=False)
         return
+    language = language_for(answer.query, language)
     page = render.answer_page(answer, language, int(offset))
     keyboard = render.more_keyboard(f"m:{key}:{page.next_offset}", language) if page.has_more else None
     await query.answer()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+from retrieval.models import Note
+
 ENGLISH = "en"
 CHINESE = "zh"
 
@@ -89,6 +93,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "ingest_failed": "Nothing was written: {name} line {line}: {reason}",
         "ingest_error": "Nothing was written: {reason}",
         "ingest_too_big": "That file is too large (limit {limit} MB).",
+        "note_question_cut": "Only the first {chars} characters of the question were used.",
+        "note_counted_from_newest": (
+            "Nothing in the corpus is that recent; “{phrase}” is counted from the newest article, {newest}."
+        ),
+        "note_window_empty": "No article is dated {window}; showing the best matches from any date.",
+        "note_window_empty_newest": "No article is dated {window}; showing the newest articles.",
     },
     CHINESE: {
         "help": (
@@ -150,6 +160,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "ingest_failed": "未写入任何内容:{name} 第 {line} 行:{reason}",
         "ingest_error": "未写入任何内容:{reason}",
         "ingest_too_big": "文件太大(上限 {limit} MB)。",
+        "note_question_cut": "问题过长,只用了前 {chars} 个字符。",
+        "note_counted_from_newest": "资料中没有这么新的文章;“{phrase}”从最新一篇文章的日期 {newest} 起算。",
+        "note_window_empty": "没有 {window} 的文章;以下是不限日期的最佳匹配。",
+        "note_window_empty_newest": "没有 {window} 的文章;以下是最新的文章。",
     },
 }
 
@@ -159,6 +173,24 @@ def language_of(language_code: str | None) -> str:
     return CHINESE if (language_code or "").lower().startswith("zh") else ENGLISH
 
 
+_CHINESE_CHARACTER = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
+
+
+def language_for(question: str, fallback: str) -> str:
+    """The language to answer a question in: its own, by Chinese characters against English
+    words ("稀土 exports" is Chinese); the user's (`fallback`) when they are even."""
+    chinese, english = len(_CHINESE_CHARACTER.findall(question)), len(_LATIN_WORD.findall(question))
+    if chinese == english:
+        return fallback
+    return CHINESE if chinese > english else ENGLISH
+
+
 def text(language: str, key: str, **values: object) -> str:
     """The message `key` in `language`, with values filled in (callers escape them)."""
     return TEXTS.get(language, TEXTS[ENGLISH])[key].format(**values)
+
+
+def note_text(language: str, note: Note) -> str:
+    """A search note in words (plain text: escape it for HTML)."""
+    return text(language, f"note_{note.code}", **dict(note.values))

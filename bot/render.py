@@ -15,7 +15,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from retrieval.models import Answer, Article, Digest, Hit
 
-from .i18n import text
+from .i18n import note_text, text
 
 MESSAGE_LIMIT = 4096
 CALLBACK_DATA_LIMIT = 64
@@ -129,7 +129,7 @@ def answer_page(answer: Answer, language: str, offset: int = 0, size: int = 3) -
     terms = query_terms(answer.query)
     if not answer.hits:
         return Page(text(language, "no_results", query=shown_query(answer.query)), False, 0)
-    notes = [escape(note) for note in answer.notes] if offset == 0 else []
+    notes = [escape(note_text(language, note)) for note in answer.notes] if offset == 0 else []
     blocks = notes + [text(language, "results_head", query=shown_query(answer.query))]
     end = offset
     for number in range(offset, min(offset + size, len(answer.hits))):

@@ -5,7 +5,7 @@ Plain data and functions; no Telegram code lives here.
 
 from .errors import BriefbotError, ParseError, StoreError
 from .library import Library
-from .models import Answer, Article, Digest, Hit, Sighting
+from .models import Answer, Article, Digest, Hit, Note, Sighting
 from .parse import Export, parse_file, parse_text
 from .tokenize import Tokenizer
 
@@ -17,6 +17,7 @@ __all__ = [
     "Export",
     "Hit",
     "Library",
+    "Note",
     "ParseError",
     "Sighting",
     "StoreError",

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from .models import Note
+
 MONTHS = {
     name: number
     for number, names in enumerate(
@@ -102,7 +104,7 @@ class DateScope:
     end: date | None
     filter: bool = True
     recent: bool = False
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[Note, ...] = field(default=())
 
     def contains(self, day: date) -> bool:
         return (self.start is None or day >= self.start) and (self.end is None or day <= self.end)
@@ -165,10 +167,7 @@ def resolve(phrase: DatePhrase, today: date, newest: date | None) -> DateScope:
     if newest is None or newest >= (scope.start or newest) or newest >= today:
         return scope
     anchored = _relative(phrase, newest)
-    note = (
-        f"Nothing in the corpus is that recent; “{phrase.text.strip()}” is counted from the newest article, "
-        f"{newest.isoformat()}."
-    )
+    note = Note.of("counted_from_newest", phrase=phrase.text.strip(), newest=newest.isoformat())
     return DateScope(anchored.phrase, anchored.start, anchored.end, anchored.filter, anchored.recent, (note,))
 
 

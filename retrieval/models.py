@@ -51,13 +51,30 @@ class Hit:
     also: tuple[Sighting, ...] = ()
 
 
+@dataclass(frozen=True)
+class Note:
+    """Something the reader should know about an answer, as a code and its values; the CLI
+    and the bot put it into words, in the reader's language.
+
+    Codes: `question_cut` (chars); `counted_from_newest` (phrase, newest); `window_empty`
+    (window), answered with the best matches from any date; `window_empty_newest` (window),
+    answered with the newest articles."""
+
+    code: str
+    values: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, code: str, **values: object) -> Note:
+        return cls(code, tuple((key, str(value)) for key, value in values.items()))
+
+
 @dataclass
 class Answer:
     """What a question returns: the hits, best first, and notes for the reader."""
 
     query: str
     hits: list[Hit]
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from .dates import DateScope, date_weight, find_date_phrase, resolve, strip_phra
 from .expand import FEEDBACK_DOCUMENTS, Glossary, feedback_terms, merge_weights
 from .bullets import MAX_BULLETS, bullet_ids, bullet_scores, choose
 from .index import Index
-from .models import SHANGHAI, Answer, Article, Hit, Sighting
+from .models import SHANGHAI, Answer, Article, Hit, Note, Sighting
 from .scoring import top_documents
 from .tokenize import has_cjk
 
@@ -33,13 +33,13 @@ RANKING_EXPANSION_TERMS = 16
 Tokenize = Callable[[str], list[str]]
 
 
-def clean_question(text: str) -> tuple[str, list[str]]:
+def clean_question(text: str) -> tuple[str, list[Note]]:
     """Strip control characters, fold spaces and cap the length; return notes for the reader."""
     notes = []
     text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") else ch for ch in text)
     text = " ".join(text.split())
     if len(text) > MAX_QUESTION_CHARS:
-        notes.append(f"Only the first {MAX_QUESTION_CHARS} characters of the question were used.")
+        notes.append(Note.of("question_cut", chars=MAX_QUESTION_CHARS))
         text = text[:MAX_QUESTION_CHARS]
     return text, notes
 
@@ -77,7 +77,7 @@ def search(
         weights = merge_weights(weights, glossary.expand(content, tokens, _known(index)))
     allowed = window_mask(db, index, scope) if scope and scope.filter else None
     if allowed is not None and not allowed.any():
-        notes.append(f"No article is dated {_window(scope)}; showing the best matches from any date.")
+        notes.append(Note.of("window_empty", window=_window(scope)))
         allowed = None
     limit = max(k * CANDIDATE_FACTOR, DATE_CANDIDATES if scope else 0)
     bridge = glossary is not None
@@ -184,12 +184,12 @@ def informative(index: Index, tokens: Sequence[str]) -> bool:
     return any(index.document_frequency(token) < index.size * COMMON_SHARE for token in tokens)
 
 
-def dated_hits(db: sqlite_utils.Database, scope: DateScope, k: int, notes: list[str]) -> list[Hit]:
+def dated_hits(db: sqlite_utils.Database, scope: DateScope, k: int, notes: list[Note]) -> list[Hit]:
     """A question that only names a time: that window's articles (the newest for "latest"), newest first."""
     start = None if scope.recent else scope.start
     articles = newest_between(db, start, scope.end, k * CANDIDATE_FACTOR)
     if not articles:
-        notes.append(f"No article is dated {_window(scope)}; showing the newest articles.")
+        notes.append(Note.of("window_empty_newest", window=_window(scope)))
         articles = newest_between(db, None, None, k * CANDIDATE_FACTOR)
     hits = merge_duplicates([Hit(article, 0.0, article.bullets[:2]) for article in articles])
     return hits[:k]

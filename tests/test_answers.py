@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from retrieval.models import Note
 from retrieval.search import MAX_QUESTION_CHARS
 
 
@@ -34,7 +35,7 @@ def test_a_question_with_no_known_word_has_no_results(seeded_library):
 def test_an_overlong_question_is_cut_with_a_note(seeded_library):
     answer = seeded_library.ask("Lynas " * 1000, k=3)
     assert len(answer.query) <= MAX_QUESTION_CHARS
-    assert answer.notes and str(MAX_QUESTION_CHARS) in answer.notes[0]
+    assert answer.notes == [Note.of("question_cut", chars=MAX_QUESTION_CHARS)]
     assert answer.hits
 
 

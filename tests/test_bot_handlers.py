@@ -139,6 +139,13 @@ def test_chinese_users_get_chinese_replies(bot):
     assert "请在命令后写上问题" in text
 
 
+def test_a_question_is_answered_in_its_own_language_notes_included(bot):
+    chinese = only_reply(bot.send(message_update("最新消息", sender=user(language="en"))))
+    assert "的结果" in chinese and "从最新一篇文章的日期 2026-02-08 起算" in chinese
+    english = only_reply(bot.send(message_update("latest news", sender=user(language="zh-hans"))))
+    assert "Results for" in english and "counted from the newest article, 2026-02-08" in english
+
+
 # --- Groups ---------------------------------------------------------------------------------
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot import render
-from bot.i18n import CHINESE, ENGLISH, language_of
-from retrieval.models import SHANGHAI, Answer, Article, Hit
+from bot.i18n import CHINESE, ENGLISH, TEXTS, language_for, language_of, note_text
+from retrieval.models import SHANGHAI, Answer, Article, Hit, Note
 from tests.fake_telegram import telegram_html_problems, visible_text
 
 
@@ -94,3 +95,35 @@ def test_language_follows_the_users_language_code():
 def test_echoed_questions_lose_control_characters_and_are_clipped():
     assert render.shown_query("rare\x00 earth\x1b[31m <b>") == "rare earth [31m &lt;b&gt;"
     assert len(render.shown_query("x" * 100_000)) <= 200
+
+
+@pytest.mark.parametrize(
+    "question, fallback, expected",
+    [
+        ("美澳稀土协议总金额是多少?", ENGLISH, CHINESE),
+        ("How much is the deal worth?", CHINESE, ENGLISH),
+        ("稀土 exports", ENGLISH, CHINESE),
+        ("What did 商务部 say about gallium exports?", CHINESE, ENGLISH),
+        ("rare earth 稀土", CHINESE, CHINESE),
+        ("2025", ENGLISH, ENGLISH),
+    ],
+)
+def test_a_question_is_answered_in_the_language_it_is_mostly_written_in(question, fallback, expected):
+    assert language_for(question, fallback) == expected
+
+
+NOTES = [
+    Note.of("question_cut", chars=512),
+    Note.of("counted_from_newest", phrase="<last week>", newest="2026-02-08"),
+    Note.of("window_empty", window="2024-03-01 – 2024-03-31"),
+    Note.of("window_empty_newest", window="2026-01-26 – 2026-02-01"),
+]
+
+
+@pytest.mark.parametrize("language", [ENGLISH, CHINESE])
+def test_every_search_note_has_words_in_both_languages_and_renders_escaped(language):
+    assert {key for key in TEXTS[ENGLISH] if key.startswith("note_")} == {f"note_{n.code}" for n in NOTES}
+    page = render.answer_page(Answer("q", [Hit(article(), 1.0, ("bullet",))], NOTES), language)
+    for note in NOTES:
+        assert render.escape(note_text(language, note)) in page.html
+    assert "&lt;last week&gt;" in page.html and telegram_html_problems(page.html) == []

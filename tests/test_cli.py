@@ -74,6 +74,12 @@ def test_odd_questions_get_a_clean_answer(question, db_path):
     assert "\x00" not in payload["query"] and len(payload["query"]) <= 512
 
 
+def test_notes_about_the_question_are_sentences_in_json_and_text(db_path):
+    payload = json.loads(run(["ask", "--json", "2024年3月 稀土 出口管制"], db_path).output)
+    assert payload["notes"] == ["No article is dated 2024-03-01 – 2024-03-31; showing the best matches from any date."]
+    assert run(["ask", "2024年3月 稀土 出口管制"], db_path).output.startswith(payload["notes"][0] + "\n\n1. ")
+
+
 def test_an_empty_question_in_text_mode_shows_an_example(db_path):
     result = run(["ask", ""], db_path)
     assert result.exit_code == 0

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from retrieval.dates import date_weight, find_date_phrase, resolve, strip_phrase
+from retrieval.models import Note
 
 TODAY = date(2026, 11, 23)  # long after the bundled corpus ends
 NEWEST = date(2026, 2, 8)  # the bundled corpus's newest article, a Sunday
@@ -27,7 +28,7 @@ def test_latest_and_recent_weigh_by_recency_from_the_newest_article(question):
     assert scope.recent and not scope.filter
     assert scope.end == NEWEST
     assert date_weight(scope, NEWEST) > date_weight(scope, date(2026, 1, 1)) > date_weight(scope, date(2025, 6, 1))
-    assert any("2026-02-08" in note for note in scope.notes)
+    assert scope.notes == (Note.of("counted_from_newest", phrase=scope.phrase.strip(), newest="2026-02-08"),)
 
 
 @pytest.mark.parametrize("question", ["本周稀土新闻", "rare earth news this week"])
@@ -98,7 +99,7 @@ def test_a_january_2026_question_answers_from_january_2026_only(seeded_library):
 def test_latest_news_starts_with_the_newest_article_and_says_what_latest_means(seeded_library):
     answer = seeded_library.ask("最新消息")
     assert answer.hits[0].article.day == NEWEST
-    assert any("newest article" in note and "2026-02-08" in note for note in answer.notes)
+    assert answer.notes == [Note.of("counted_from_newest", phrase="最新", newest="2026-02-08")]
 
 
 def test_latest_with_a_subject_prefers_recent_articles_on_that_subject(seeded_library):
@@ -110,7 +111,7 @@ def test_latest_with_a_subject_prefers_recent_articles_on_that_subject(seeded_li
 def test_a_window_with_no_articles_says_so_and_answers_anyway(seeded_library):
     answer = seeded_library.ask("2024年3月 稀土 出口管制")
     assert answer.hits
-    assert any("No article is dated" in note for note in answer.notes)
+    assert answer.notes == [Note.of("window_empty", window="2024-03-01 – 2024-03-31")]
 
 
 def test_a_month_named_alone_lists_that_months_articles_newest_first(seeded_library):
@@ -122,7 +123,7 @@ def test_a_month_named_alone_lists_that_months_articles_newest_first(seeded_libr
 
 def test_an_empty_relative_window_says_so_and_shows_the_newest_articles(seeded_library):
     answer = seeded_library.ask("What happened last week?")
-    assert any("No article is dated" in note for note in answer.notes)
+    assert [note.code for note in answer.notes] == ["counted_from_newest", "window_empty_newest"]
     assert answer.hits[0].article.day == NEWEST
 
 
