@@ -21,6 +21,7 @@ MESSAGE_LIMIT = 4096
 CALLBACK_DATA_LIMIT = 64
 BULLET_LIMIT = 1000
 TITLE_LIMIT = 300
+WORD_ENDING = 4  # letters a highlighted word may run past its stem
 _LATIN_TERM = re.compile(r"[A-Za-z][A-Za-z\-']+|\d+(?:[.,]\d+)*%?")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]{2,}")
 _QUERY_STOP_WORDS = frozenset(
@@ -54,12 +55,24 @@ def query_terms(query: str) -> list[str]:
     return sorted(set(terms), key=len, reverse=True)
 
 
+def answer_terms(answer: Answer) -> list[str]:
+    """What to highlight in an answer: the question's words, and the Latin index tokens
+    (stems) it was ranked by, which for a Chinese question are its English translations."""
+    stems = [t for t in answer.terms if t.isascii() and len(t) >= 3]
+    return sorted({*query_terms(answer.query), *stems}, key=len, reverse=True)
+
+
 def highlight(raw: str, terms: Sequence[str]) -> str:
-    """Escaped text with every occurrence of a term (a word start, any case) in <b>."""
+    """Escaped text with every occurrence of a term in <b>, in any case. A Latin term marks
+    whole words that start with it and run at most WORD_ENDING letters longer, so the stem
+    "export" marks "exports" and "exported"."""
     if not terms:
         return escape(raw)
     alternatives = "|".join(
-        (r"(?<![A-Za-z0-9])" if t[0].isascii() and t[0].isalnum() else "") + re.escape(t) for t in terms
+        rf"(?<![A-Za-z0-9]){re.escape(t)}[A-Za-z]{{0,{WORD_ENDING}}}(?![A-Za-z])"
+        if t[0].isascii() and t[0].isalnum()
+        else re.escape(t)
+        for t in terms
     )
     pattern = re.compile(alternatives, re.IGNORECASE)
     pieces, last = [], 0
@@ -126,7 +139,7 @@ class Page:
 
 def answer_page(answer: Answer, language: str, offset: int = 0, size: int = 3) -> Page:
     """The hits from `offset` on, as many as fit one message (at most `size`), numbered."""
-    terms = query_terms(answer.query)
+    terms = answer_terms(answer)
     if not answer.hits:
         return Page(text(language, "no_results", query=shown_query(answer.query)), False, 0)
     notes = [escape(note_text(language, note)) for note in answer.notes] if offset == 0 else []

@@ -75,6 +75,7 @@ class Answer:
     query: str
     hits: list[Hit]
     notes: list[Note] = field(default_factory=list)
+    terms: tuple[str, ...] = ()  # index tokens that ranked it, strongest first: the question's and translations
 
 
 @dataclass

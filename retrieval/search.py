@@ -29,6 +29,7 @@ DATE_CANDIDATES = 50
 COMMON_SHARE = 0.5
 RANKING_PRUNE_SHARE = 0.8
 RANKING_EXPANSION_TERMS = 16
+STRONG_WEIGHT = 0.5
 
 Tokenize = Callable[[str], list[str]]
 
@@ -82,7 +83,14 @@ def search(
     limit = max(k * CANDIDATE_FACTOR, DATE_CANDIDATES if scope else 0)
     bridge = glossary is not None
     scored, weights = candidates(db, index, tokenize, content, tokens, weights, limit, allowed, bridge, k)
-    return Answer(text, best_hits(scored, weights, index, tokenize, scope, k, asks_for_figures(text)), notes)
+    hits = best_hits(scored, weights, index, tokenize, scope, k, asks_for_figures(text))
+    return Answer(text, hits, notes, strong_terms(weights))
+
+
+def strong_terms(weights: Mapping[str, float]) -> tuple[str, ...]:
+    """The question's tokens and its close translations, strongest first (feedback terms and
+    corpus-wide words like "rare earth" for 稀土 weigh less)."""
+    return tuple(t for t, w in sorted(weights.items(), key=lambda pair: -pair[1]) if w >= STRONG_WEIGHT)
 
 
 def candidates(

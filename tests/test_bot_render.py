@@ -32,9 +32,15 @@ def test_article_block_has_bold_title_date_source_and_numbered_bullets():
     assert telegram_html_problems(block) == []
 
 
-def test_highlight_marks_query_terms_at_word_starts_in_any_case():
-    html_text = render.highlight("Exports of rare earths & re-exports", render.query_terms("export rare"))
-    assert html_text == "<b>Export</b>s of <b>rare</b> earths &amp; re-<b>export</b>s"
+def test_highlight_marks_whole_words_that_start_with_a_term_in_any_case():
+    html_text = render.highlight("Exports of rare earths & re-exports, rarefaction", render.query_terms("export rare"))
+    assert html_text == "<b>Exports</b> of <b>rare</b> earths &amp; re-<b>exports</b>, rarefaction"
+
+
+def test_a_chinese_question_highlights_its_english_translations():
+    bullet = "China restricted exports of gallium and germanium"
+    answer = Answer("镓锗出口", [Hit(article(bullets=(bullet,)), 1.0, (bullet,))], terms=("镓", "gallium", "锗", "germanium"))
+    assert "<b>gallium</b> and <b>germanium</b>" in render.answer_page(answer, CHINESE).html
 
 
 def test_query_terms_skip_stop_words_and_keep_numbers_and_chinese():
