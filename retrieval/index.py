@@ -181,12 +181,13 @@ class Index:
     def word_kinds(self, ids: np.ndarray) -> np.ndarray:
         """CHINESE, NOT_CHINESE or NOT_A_TERM (numbers, single characters) for each
         vocabulary id; each word is looked at the first time it is asked about."""
-        if self._kinds is None:
-            self._kinds = np.full(self.vocabulary_size, UNKNOWN_KIND, dtype=np.int8)
-        unseen = np.unique(ids[self._kinds[ids] == UNKNOWN_KIND])
+        kinds = self._kinds  # one array throughout, even if another thread starts a second
+        if kinds is None:
+            kinds = self._kinds = np.full(self.vocabulary_size, UNKNOWN_KIND, dtype=np.int8)
+        unseen = np.unique(ids[kinds[ids] == UNKNOWN_KIND])
         for token_id, word in zip(unseen.tolist(), self.words(unseen.tolist())):
-            self._kinds[token_id] = word_kind(word)
-        return self._kinds[ids]
+            kinds[token_id] = word_kind(word)
+        return kinds[ids]
 
     def scores(self, weights: Mapping[str, float]) -> np.ndarray:
         """BM25 score of every document for a weighted bag of query tokens."""
