@@ -184,13 +184,7 @@ async def topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _resolve_topic(context: ContextTypes.DEFAULT_TYPE, name: str, prefix: bool = False) -> str | None:
     """The stored topic `name` names, ignoring case and spaces (or starting with it)."""
-    wanted = "".join(name.split()).casefold()
-    names = {"".join(s.topic.split()).casefold(): s.topic for s in await asyncio.to_thread(_library(context).topics)}
-    if wanted in names:
-        return names[wanted]
-    if prefix and wanted:
-        return next((topic for key, topic in names.items() if key.startswith(wanted)), None)
-    return None
+    return await asyncio.to_thread(_library(context).resolve_topic, name, prefix)
 
 
 async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -68,16 +68,17 @@ def _average_length(lengths: np.ndarray) -> float:
 
 
 def pick_bullets(
-    article: Article,
+    articles: Sequence[Article],
     weights: Mapping[str, float],
     index: Index,
     tokenize: Tokenize,
     limit: int = MAX_BULLETS,
     figures: bool = False,
-) -> tuple[str, ...]:
-    """The bullets that best match the question (token weights), best first."""
-    terms = bullet_ids(article, index, tokenize)
-    return choose(article, terms, bullet_scores([terms], index.term_weights(weights))[0], limit, figures)
+) -> list[tuple[str, ...]]:
+    """For each article, the bullets that best match the question (token weights), best first."""
+    terms = [bullet_ids(article, index, tokenize) for article in articles]
+    scores = bullet_scores(terms, index.term_weights(weights))
+    return [choose(article, *each, limit, figures) for article, *each in zip(articles, terms, scores)]
 
 
 def choose(article: Article, terms: BulletIds, scores: np.ndarray, limit: int, figures: bool) -> tuple[str, ...]:

@@ -11,9 +11,10 @@ import sqlite_utils
 
 from . import store
 from .index import Index
-from .models import Article, Digest, Hit
 from .bullets import pick_bullets
-from .search import clean_question, merge_duplicates, query_weights, rank
+from .models import Article, Digest, Hit
+from .scoring import top_documents
+from .search import clean_question, merge_duplicates, query_weights
 from .tokenize import STOP_WORDS, stem
 
 Tokenize = Callable[[str], list[str]]
@@ -24,12 +25,15 @@ THEME_COUNT = 4
 COMMON_SHARE = 0.5
 
 
-def resolve_topic(db: sqlite_utils.Database, name: str) -> str | None:
-    """The stored topic that `name` names, exactly or ignoring case and spaces."""
+def resolve_topic(db: sqlite_utils.Database, name: str, prefix: bool = False) -> str | None:
+    """The stored topic that `name` names, exactly or ignoring case and spaces; with
+    `prefix`, else the first topic that starts with it."""
     wanted = "".join(name.split()).casefold()
-    for summary in store.topic_summaries(db):
-        if "".join(summary.topic.split()).casefold() == wanted:
-            return summary.topic
+    topics = {"".join(summary.topic.split()).casefold(): summary.topic for summary in store.topic_summaries(db)}
+    if wanted in topics:
+        return topics[wanted]
+    if prefix and wanted:
+        return next((topic for key, topic in topics.items() if key.startswith(wanted)), None)
     return None
 
 
@@ -59,8 +63,10 @@ def digest(
         latest = in_window or matches
         newest = max((a.day for a in matches), default=None)
     window_empty = not in_window
-    shown = latest[:shown_at_most]
-    hits = merge_duplicates([Hit(a, 0.0, _key_bullets(a, weights, index, tokenize)) for a in shown])[:limit]
+    stories = merge_duplicates([Hit(a, 0.0, ()) for a in latest[:shown_at_most]], limit)
+    articles = [story.article for story in stories]
+    key_bullets = pick_bullets(articles, weights, index, tokenize, 2) if weights else [a.bullets[:1] for a in articles]
+    hits = [Hit(story.article, story.score, bullets, story.also) for story, bullets in zip(stories, key_bullets)]
     return Digest(
         topic=shown_name,
         start=start,
@@ -76,15 +82,9 @@ def digest(
 def _matching(db: sqlite_utils.Database, index: Index, weights: dict[str, float]) -> list[Article]:
     """The best-matching articles for a free-text digest, newest first; only the best
     MATCH_CANDIDATES, so a common word never loads a whole large corpus."""
-    ranked = rank(index, weights, MATCH_CANDIDATES)
+    ranked = top_documents(index, weights, MATCH_CANDIDATES)
     found = store.articles_by_rowid(db, [rowid for rowid, _ in ranked])
     return sorted(found.values(), key=lambda a: a.published, reverse=True)
-
-
-def _key_bullets(article: Article, weights: dict[str, float], index: Index, tokenize: Tokenize) -> tuple[str, ...]:
-    if weights:
-        return pick_bullets(article, weights, index, tokenize, limit=2)
-    return article.bullets[:1]
 
 
 def main_themes(articles: Sequence[Article], index: Index, count: int = THEME_COUNT) -> list[str]:

@@ -189,16 +189,6 @@ class Index:
             kinds[token_id] = word_kind(word)
         return kinds[ids]
 
-    def scores(self, weights: Mapping[str, float]) -> np.ndarray:
-        """BM25 score of every document for a weighted bag of query tokens."""
-        total = np.zeros(self.size, dtype=np.float32)
-        for token, weight in weights.items():
-            token_id = self.token_id(token)
-            if token_id is not None and weight:
-                positions, impacts = self.postings(token_id)
-                total[positions] += weight * impacts
-        return total
-
 
 def word_kind(word: str) -> int:
     if word.isdigit() or len(word) < 2:

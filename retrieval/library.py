@@ -11,6 +11,7 @@ import sqlite_utils
 
 from . import store
 from .digest import digest as build_digest
+from .digest import resolve_topic
 from .errors import BriefbotError
 from .expand import Glossary, bundled_entries, glossary_words
 from .index import Index, build_index, load_index, save_index
@@ -127,6 +128,9 @@ class Library:
 
     def topics(self) -> list[store.TopicSummary]:
         return store.topic_summaries(self.db)
+
+    def resolve_topic(self, name: str, prefix: bool = False) -> str | None:
+        return resolve_topic(self.db, name, prefix)
 
     def latest(self, count: int = 5) -> list[Article]:
         return store.articles_between(self.db, None, None, limit=count)

@@ -251,13 +251,6 @@ def asks_for_figures(question: str) -> bool:
     return bool(_FIGURE_QUESTION.search(question))
 
 
-def rank(
-    index: Index, weights: Mapping[str, float], limit: int, allowed: np.ndarray | None = None
-) -> list[tuple[int, float]]:
-    """(rowid, score) of the best-scoring documents with a positive score, within `allowed`."""
-    return top_documents(index, weights, limit, allowed)
-
-
 _PUNCTUATION = re.compile(r"[\W_]+")
 
 
@@ -265,11 +258,6 @@ _PUNCTUATION = re.compile(r"[\W_]+")
 def title_bigrams(title: str) -> frozenset[str]:
     text = _PUNCTUATION.sub("", title.lower())
     return frozenset(text[i : i + 2] for i in range(len(text) - 1))
-
-
-def same_story(left: Article, right: Article) -> bool:
-    """Two articles that tell the same story: near-identical titles."""
-    return _similar_titles(title_bigrams(left.title), title_bigrams(right.title))
 
 
 def _similar_titles(left: frozenset[str], right: frozenset[str]) -> bool:

@@ -140,7 +140,7 @@ def bump_generation(db: sqlite_utils.Database) -> None:
 
 
 def count_articles(db: sqlite_utils.Database) -> int:
-    return db.execute("SELECT count(*) FROM articles").fetchone()[0]
+    return _table_size(db, "articles")
 
 
 _SELECT = (
