@@ -49,6 +49,7 @@ class Hit:
     score: float
     bullets: tuple[str, ...]
     also: tuple[Sighting, ...] = ()
+    marks: tuple[str, ...] = ()  # exact substrings of the bullets that answer (a figure, a name): shown bold
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class Answer:
     hits: list[Hit]
     notes: list[Note] = field(default_factory=list)
     terms: tuple[str, ...] = ()  # index tokens that ranked it, strongest first: the question's and translations
+    answered: bool = True  # False: nothing in the corpus answers it; the hits are only the closest articles
 
 
 @dataclass
