@@ -1,9 +1,12 @@
-"""Score a graded question set: nDCG@k, Recall@k of grade-2 articles, MRR and answer@3.
+"""Score a graded question set: nDCG@k, Recall@k of grade-2 articles, MRR, answer@3, and
+how often the answer says the corpus has none.
 
 A question file is JSON lines, one question each:
-`{"q": str, "lang": str, "kind": str, "relevant": [{"title", "date", "grade"}], "answer_any": [str]}`.
+`{"q": str, "lang": str, "kind": str, "relevant": [{"title", "date", "grade"}], "answer_any": [str]}`;
+a question the corpus cannot answer has `"answerable": false` and may have no `relevant`.
 Results are matched to judged articles by (title, day); a merged duplicate counts for each
-article it names.
+article it names. Ranking figures are means over answerable questions; `refused` is the share
+of a group's questions answered `answered: false` (wanted for unanswerable ones, a miss for the rest).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import BriefbotError, ParseError
@@ -20,7 +23,13 @@ from .models import Answer, Article, Hit
 K = 5
 ANSWER_DEPTH = 3
 METRICS = ("ndcg", "recall", "mrr", "answer")
-METRIC_LABELS = {"ndcg": f"nDCG@{K}", "recall": f"R@{K}", "mrr": "MRR", "answer": f"ans@{ANSWER_DEPTH}"}
+METRIC_LABELS = {
+    "ndcg": f"nDCG@{K}",
+    "recall": f"R@{K}",
+    "mrr": "MRR",
+    "answer": f"ans@{ANSWER_DEPTH}",
+    "refused": "refused",
+}
 
 Key = tuple[str, str]
 AnswerFn = Callable[[str, int], Answer]
@@ -33,6 +42,7 @@ class Question:
     lang: str
     grades: dict[Key, int]
     answer_any: tuple[str, ...]
+    answerable: bool = True
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,7 @@ class QuestionScore:
     mrr: float
     answer: float
     found: tuple[str, ...] = ()
+    refused: bool = False
 
 
 @dataclass
@@ -52,18 +63,27 @@ class Report:
     scores: list[QuestionScore] = field(default_factory=list)
 
     def groups(self) -> dict[str, list[QuestionScore]]:
-        groups: dict[str, list[QuestionScore]] = {"overall": list(self.scores)}
+        """"overall" (the answerable questions), each kind, and "unanswerable" when there are any."""
+        groups: dict[str, list[QuestionScore]] = {"overall": [s for s in self.scores if s.question.answerable]}
         for score in self.scores:
-            groups.setdefault(score.question.kind, []).append(score)
+            kind = score.question.kind if score.question.answerable else "unanswerable"
+            groups.setdefault(kind, []).append(score)
         return groups
 
-    def means(self) -> dict[str, dict[str, float]]:
-        """{group: {metric: mean, "n": count}} for "overall" and each kind."""
-        return {
-            name: {"n": len(rows), **{m: sum(getattr(r, m) for r in rows) / len(rows) for m in METRICS}}
-            for name, rows in self.groups().items()
-            if rows
-        }
+    def means(self) -> dict[str, dict[str, float | None]]:
+        """{group: {metric: mean, "n": count, "refused": share}}; a ranking figure is the mean
+        over the group's answerable questions (None when it has none)."""
+        result: dict[str, dict[str, float | None]] = {}
+        for name, rows in self.groups().items():
+            if not rows:
+                continue
+            judged = [r for r in rows if r.question.answerable]
+            figures: dict[str, float | None] = {"n": len(rows)}
+            for metric in METRICS:
+                figures[metric] = sum(getattr(r, metric) for r in judged) / len(judged) if judged else None
+            figures["refused"] = sum(r.refused for r in rows) / len(rows)
+            result[name] = figures
+        return result
 
 
 def _key(title: str, day: str) -> Key:
@@ -95,9 +115,12 @@ def _question(line: str, path: Path, number: int) -> Question:
     text = row.get("q")
     if not isinstance(text, str) or not text.strip():
         raise ParseError(path, number, '"q" must be a non-empty string')
-    relevant = row.get("relevant")
-    if not isinstance(relevant, list) or not relevant:
-        raise ParseError(path, number, '"relevant" must be a non-empty list')
+    answerable = row.get("answerable", True)
+    if not isinstance(answerable, bool):
+        raise ParseError(path, number, '"answerable" must be true or false')
+    relevant = row.get("relevant", [])
+    if not isinstance(relevant, list) or (answerable and not relevant):
+        raise ParseError(path, number, '"relevant" must be a non-empty list (or set "answerable": false)')
     grades: dict[Key, int] = {}
     for item in relevant:
         if not (
@@ -112,7 +135,8 @@ def _question(line: str, path: Path, number: int) -> Question:
     answers = row.get("answer_any", [])
     if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
         raise ParseError(path, number, '"answer_any" must be a list of strings')
-    return Question(text, str(row.get("kind") or "all"), str(row.get("lang") or ""), grades, tuple(answers))
+    kind = str(row.get("kind") or "all")
+    return Question(text, kind, str(row.get("lang") or ""), grades, tuple(answers), answerable)
 
 
 def hit_keys(hit: Hit) -> list[Key]:
@@ -120,6 +144,12 @@ def hit_keys(hit: Hit) -> list[Key]:
     keys = [_key(hit.article.title, hit.article.day.isoformat())]
     keys += [_key(seen.title, seen.published.date().isoformat()) for seen in hit.also]
     return keys
+
+
+def score_answer(question: Question, answer: Answer, k: int = K) -> QuestionScore:
+    """Score one answer: its top `k` hits, and whether it said the corpus has no answer."""
+    score = score_hits(question, answer.hits, k)
+    return replace(score, refused=not answer.answered)
 
 
 def score_hits(question: Question, hits: Sequence[Hit], k: int = K) -> QuestionScore:
@@ -163,7 +193,7 @@ def answers_question(question: Question, hits: Iterable[Hit]) -> bool:
 
 
 def evaluate(questions: Iterable[Question], answer: AnswerFn, k: int = K) -> Report:
-    return Report([score_hits(q, answer(q.text, k).hits, k) for q in questions])
+    return Report([score_answer(q, answer(q.text, k), k) for q in questions])
 
 
 class Baseline:
@@ -202,10 +232,13 @@ def _full_text(article: Article) -> str:
     return article.title + "\n" + (article.body or "\n".join(article.bullets))
 
 
-def report_json(report: Report, baseline: Report | None = None) -> dict:
+COMPARED = {"baseline": "base", "no_glossary": "no-gloss"}  # other runs shown beside briefbot's, by JSON key and column suffix
+
+
+def report_json(report: Report, **others: Report) -> dict:
+    """briefbot's figures and each question's, with the compared runs' figures (COMPARED keys)."""
     result = {"k": K, "briefbot": report.means(), "questions": [_question_json(s) for s in report.scores]}
-    if baseline is not None:
-        result["baseline"] = baseline.means()
+    result.update({name: other.means() for name, other in others.items()})
     return result
 
 
@@ -213,37 +246,47 @@ def _question_json(score: QuestionScore) -> dict:
     return {
         "q": score.question.text,
         "kind": score.question.kind,
+        "answerable": score.question.answerable,
         **{metric: round(getattr(score, metric), 4) for metric in METRICS},
+        "refused": score.refused,
         "found": list(score.found),
     }
 
 
-def report_table(report: Report, baseline: Report | None = None) -> str:
-    """A Markdown table: one row per group, briefbot's figure then the baseline's."""
-    ours, theirs = report.means(), baseline.means() if baseline else {}
+def report_table(report: Report, **others: Report) -> str:
+    """A Markdown table: one row per group, briefbot's figure then each compared run's."""
+    columns = [("", report.means())] + [(COMPARED[name], other.means()) for name, other in others.items()]
     headers = ["questions", "n"]
-    for metric in METRICS:
-        headers += [METRIC_LABELS[metric]] + ([f"{METRIC_LABELS[metric]} base"] if baseline else [])
+    for metric in (*METRICS, "refused"):
+        headers += [f"{METRIC_LABELS[metric]} {suffix}".strip() for suffix, _ in columns]
     rows = []
-    for group, figures in ours.items():
+    for group, figures in columns[0][1].items():
         row = [group, str(int(figures["n"]))]
-        for metric in METRICS:
-            row.append(f"{figures[metric]:.3f}")
-            if baseline:
-                row.append(f"{theirs[group][metric]:.3f}")
+        for metric in (*METRICS, "refused"):
+            row += [_figure(means.get(group, {}).get(metric)) for _, means in columns]
         rows.append(row)
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
 
-def evaluate_library(library, path: str | Path, with_baseline: bool = False) -> tuple[Report, Report | None]:
-    """Score a question file against a Library, and optionally against the baseline on its articles."""
+def _figure(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def evaluate_library(
+    library, path: str | Path, with_baseline: bool = False, without_glossary: bool = False
+) -> tuple[Report, dict[str, Report]]:
+    """Score a question file against a Library; optionally also the rank-bm25 baseline on its
+    articles ("baseline") and the same database with no domain glossary ("no_glossary")."""
     from . import store
+    from .library import Library
 
     questions = load_questions(path)
     report = evaluate(questions, library.ask)
-    if not with_baseline:
-        return report, None
-    baseline = Baseline([article for _, article in store.all_articles(library.db)])
-    return report, evaluate(questions, baseline)
+    others: dict[str, Report] = {}
+    if with_baseline:
+        others["baseline"] = evaluate(questions, Baseline([article for _, article in store.all_articles(library.db)]))
+    if without_glossary:
+        others["no_glossary"] = evaluate(questions, Library(library.db_path, seed=False, glossary="none").ask)
+    return report, others

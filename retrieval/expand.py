@@ -7,15 +7,18 @@ takes the other language's distinctive terms from the few best first-pass articl
 
 from __future__ import annotations
 
+import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
+from .errors import BriefbotError
 from .index import CHINESE, NOT_CHINESE, Index
 from .tokenize import STOP_WORDS, has_cjk
 
@@ -59,9 +62,34 @@ def bundled_entries() -> tuple[Entry, ...]:
     return tuple(parse_glossary(resources.files("retrieval").joinpath("glossary.tsv").read_text("utf-8")))
 
 
-def glossary_words() -> list[str]:
+GLOSSARY_SETTING = "BRIEFBOT_GLOSSARY"
+
+
+def configured_entries(setting: str | None = None) -> tuple[Entry, ...]:
+    """The domain glossary that `setting` (default: $BRIEFBOT_GLOSSARY) names: unset or empty,
+    the bundled one; "none", no domain glossary (the general dictionary still translates);
+    anything else, the TSV file at that path."""
+    if setting is None:
+        setting = os.environ.get(GLOSSARY_SETTING, "")
+    setting = setting.strip()
+    if not setting:
+        return bundled_entries()
+    if setting.lower() == "none":
+        return ()
+    path = Path(setting).expanduser()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BriefbotError(f"{path}: no such glossary file ({GLOSSARY_SETTING}; use 'none' for no glossary)") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise BriefbotError(f"{path}: cannot read the glossary ({GLOSSARY_SETTING}): {error}") from None
+    return tuple(parse_glossary(text))
+
+
+def glossary_words(entries: Iterable[Entry] | None = None) -> list[str]:
     """Chinese glossary terms, for the segmenter's user dictionary."""
-    return sorted({term for entry in bundled_entries() for term in entry.chinese if len(term) > 1})
+    entries = bundled_entries() if entries is None else entries
+    return sorted({term for entry in entries for term in entry.chinese if len(term) > 1})
 
 
 class Glossary:

@@ -13,7 +13,7 @@ from . import store
 from .digest import digest as build_digest
 from .digest import resolve_topic
 from .errors import BriefbotError
-from .expand import Glossary, bundled_entries, glossary_words
+from .expand import Glossary, configured_entries, glossary_words
 from .index import Index, build_index, load_index, save_index
 from .models import SHANGHAI, Answer, Article, Digest
 from .parse import Export, parse_file
@@ -54,10 +54,12 @@ def parse_all(files: Iterable[Path], on_file: ProgressCallback | None = None) ->
 class Library:
     """Search, digests and ingest over one database; safe to share between threads."""
 
-    def __init__(self, db_path: str | Path | None = None, seed: bool = True) -> None:
+    def __init__(self, db_path: str | Path | None = None, seed: bool = True, glossary: str | None = None) -> None:
+        """`glossary` is a BRIEFBOT_GLOSSARY value (default: that variable): a TSV path, or "none"."""
         self.db_path = Path(db_path) if db_path else store.default_db_path()
-        self.tokenizer = Tokenizer(user_words=glossary_words())
-        self.glossary = Glossary(bundled_entries(), self.tokenizer)
+        entries = configured_entries(glossary)
+        self.tokenizer = Tokenizer(user_words=glossary_words(entries))
+        self.glossary = Glossary(entries, self.tokenizer)
         self._local = threading.local()
         self._index: Index | None = None
         self._index_lock = threading.Lock()

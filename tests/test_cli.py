@@ -219,3 +219,27 @@ def test_a_free_text_digest_shows_the_cleaned_words(words, db_path):
     payload = json.loads(run(["digest", words, "--all", "--json"], db_path).output)
     assert payload["matched_topic"] is False
     assert len(payload["topic"]) <= 512 and "\x01" not in payload["topic"]
+
+
+def test_a_glossary_path_that_does_not_exist_stops_with_the_path_named(db_path, tmp_path, monkeypatch):
+    missing = tmp_path / "mine.tsv"
+    monkeypatch.setenv("BRIEFBOT_GLOSSARY", str(missing))
+    result = CliRunner().invoke(cli, ["ask", "稀土", "--db", db_path])
+    assert result.exit_code == 2
+    assert result.output == f"Error: {missing}: no such glossary file (BRIEFBOT_GLOSSARY; use 'none' for no glossary)\n"
+
+
+@pytest.mark.parametrize("setting", ["none", "NONE"])
+def test_a_glossary_set_to_none_still_answers(setting, db_path, monkeypatch):
+    monkeypatch.setenv("BRIEFBOT_GLOSSARY", setting)
+    result = run(["ask", "--json", "gallium germanium export controls"], db_path)
+    assert result.exit_code == 0 and json.loads(result.output)["results"]
+
+
+def test_an_owners_glossary_file_replaces_the_bundled_one(tmp_path):
+    from retrieval.expand import configured_entries
+
+    path = tmp_path / "mine.tsv"
+    path.write_text("# mine\n大豆\tsoybean|soybeans\n", encoding="utf-8")
+    entries = configured_entries(str(path))
+    assert [(e.chinese, e.english) for e in entries] == [(("大豆",), ("soybean", "soybeans"))]

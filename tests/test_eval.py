@@ -12,8 +12,8 @@ import pytest
 
 from tests.conftest import REPO, SHARED
 from retrieval.errors import BriefbotError, ParseError
-from retrieval.evaluate import evaluate_library, load_questions, score_hits
-from retrieval.models import SHANGHAI, Article, Hit, Sighting
+from retrieval.evaluate import evaluate, evaluate_library, load_questions, report_table, score_hits
+from retrieval.models import SHANGHAI, Answer, Article, Hit, Sighting
 
 DEV_SET = SHARED / "eval" / "dev.jsonl"
 HELDOUT_SET = REPO / "benchmarks" / "heldout.jsonl"
@@ -97,6 +97,33 @@ def test_a_question_without_judgements_is_refused(tmp_path):
         load_questions(question_file(tmp_path, {"q": "x", "relevant": []}))
 
 
+def test_a_question_the_corpus_cannot_answer_needs_no_judgements(tmp_path):
+    row = {"q": "Who won the World Cup?", "kind": "unanswerable", "answerable": False, "relevant": []}
+    question = load_questions(question_file(tmp_path, row))[0]
+    assert not question.answerable and question.grades == {}
+
+
+def _answered(question: str, answered: bool) -> Answer:
+    return Answer(question, [Hit(article("A", "2025-10-21", ("fell 30%",)), 1.0, ("fell 30%",))], answered=answered)
+
+
+def test_refusals_count_as_wanted_for_unanswerable_questions_and_as_misses_for_the_rest(tmp_path):
+    rows = [
+        {"q": "in corpus", "kind": "fact", "relevant": [{"title": "A", "date": "2025-10-21", "grade": 2}]},
+        {"q": "also in corpus", "kind": "fact", "relevant": [{"title": "A", "date": "2025-10-21", "grade": 2}]},
+        {"q": "not in corpus 1", "kind": "far", "answerable": False},
+        {"q": "not in corpus 2", "kind": "far", "answerable": False},
+    ]
+    refuse = {"also in corpus", "not in corpus 1"}
+    report = evaluate(load_questions(question_file(tmp_path, *rows)), lambda q, k: _answered(q, q not in refuse))
+    means = report.means()
+    assert means["overall"]["n"] == 2 and means["overall"]["refused"] == 0.5
+    assert means["overall"]["ndcg"] == 1.0  # a refusal still lists the closest articles, ranked as usual
+    assert means["unanswerable"]["n"] == 2 and means["unanswerable"]["refused"] == 0.5
+    assert means["unanswerable"]["ndcg"] is None
+    assert "| unanswerable | 2 | — | — | — | — | 0.500 |" in report_table(report)
+
+
 def test_a_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(BriefbotError, match="no such file"):
         load_questions(tmp_path / "absent.jsonl")
@@ -124,12 +151,12 @@ def test_the_cli_prints_figures_per_kind_beside_the_baseline_as_json(tmp_path):
     kinds = {json.loads(line)["kind"] for line in HELDOUT_SET.read_text().splitlines()}
     assert set(report["briefbot"]) == {"overall"} | kinds
     assert set(report["baseline"]) == set(report["briefbot"])
-    assert set(report["briefbot"]["overall"]) == {"n", "ndcg", "recall", "mrr", "answer"}
+    assert set(report["briefbot"]["overall"]) == {"n", "ndcg", "recall", "mrr", "answer", "refused"}
 
 
 def test_briefbot_beats_the_rank_bm25_baseline_on_the_held_out_set(seeded_library):
-    ours, baseline = evaluate_library(seeded_library, HELDOUT_SET, with_baseline=True)
-    assert ours.means()["overall"]["ndcg"] > baseline.means()["overall"]["ndcg"] + 0.2
+    ours, others = evaluate_library(seeded_library, HELDOUT_SET, with_baseline=True)
+    assert ours.means()["overall"]["ndcg"] > others["baseline"].means()["overall"]["ndcg"] + 0.2
 
 
 @pytest.mark.skipif(
