@@ -201,16 +201,19 @@ def digest(topic: str, days: int, all_time: bool, as_json: bool, db: str | None)
 @click.argument("questions_file", metavar="FILE.jsonl", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--baseline", is_flag=True, help="Also score the rank-bm25 baseline, side by side.")
 @click.option("--no-glossary", is_flag=True, help="Also score briefbot with BRIEFBOT_GLOSSARY=none, side by side.")
+@click.option("--split", metavar="NAME", help='Only the questions whose "split" is NAME (e.g. tune, test).')
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @db_option
-def eval_command(questions_file: Path, baseline: bool, no_glossary: bool, as_json: bool, db: str | None) -> None:
+def eval_command(
+    questions_file: Path, baseline: bool, no_glossary: bool, split: str | None, as_json: bool, db: str | None
+) -> None:
     """Score a graded question set (nDCG@5, Recall@5, MRR, answer@3, share refused), overall and per kind."""
     from retrieval.evaluate import evaluate_library, report_json, report_table
 
     library = open_library(db)
     with user_errors():
         try:
-            report, others = evaluate_library(library, questions_file, baseline, no_glossary)
+            report, others = evaluate_library(library, questions_file, baseline, no_glossary, split)
         except ParseError as error:  # a bad question file: name the line, nothing else to say
             click.echo(str(error), err=True)
             sys.exit(EXIT_USAGE)

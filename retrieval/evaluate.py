@@ -43,6 +43,7 @@ class Question:
     grades: dict[Key, int]
     answer_any: tuple[str, ...]
     answerable: bool = True
+    split: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,9 @@ def _key(title: str, day: str) -> Key:
     return (" ".join(title.split()), day[:10])
 
 
-def load_questions(path: str | Path) -> list[Question]:
-    """Read and check a question file; a bad line raises ParseError naming it."""
+def load_questions(path: str | Path, split: str | None = None) -> list[Question]:
+    """Read and check a question file; a bad line raises ParseError naming it. With `split`,
+    only the questions whose "split" field is that ("tune", "test")."""
     path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -100,8 +102,10 @@ def load_questions(path: str | Path) -> list[Question]:
     except (OSError, UnicodeDecodeError) as error:
         raise BriefbotError(f"{path}: cannot read: {error}") from None
     questions = [_question(line, path, number) for number, line in enumerate(lines, 1) if line.strip()]
+    if split is not None:
+        questions = [question for question in questions if question.split == split]
     if not questions:
-        raise ParseError(path, 1, "no questions in the file")
+        raise ParseError(path, 1, "no questions in the file" + (f" with split {split!r}" if split else ""))
     return questions
 
 
@@ -136,7 +140,7 @@ def _question(line: str, path: Path, number: int) -> Question:
     if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
         raise ParseError(path, number, '"answer_any" must be a list of strings')
     kind = str(row.get("kind") or "all")
-    return Question(text, kind, str(row.get("lang") or ""), grades, tuple(answers), answerable)
+    return Question(text, kind, str(row.get("lang") or ""), grades, tuple(answers), answerable, str(row.get("split") or ""))
 
 
 def hit_keys(hit: Hit) -> list[Key]:
@@ -275,14 +279,14 @@ def _figure(value: float | None) -> str:
 
 
 def evaluate_library(
-    library, path: str | Path, with_baseline: bool = False, without_glossary: bool = False
+    library, path: str | Path, with_baseline: bool = False, without_glossary: bool = False, split: str | None = None
 ) -> tuple[Report, dict[str, Report]]:
     """Score a question file against a Library; optionally also the rank-bm25 baseline on its
     articles ("baseline") and the same database with no domain glossary ("no_glossary")."""
     from . import store
     from .library import Library
 
-    questions = load_questions(path)
+    questions = load_questions(path, split)
     report = evaluate(questions, library.ask)
     others: dict[str, Report] = {}
     if with_baseline:

@@ -124,6 +124,15 @@ def test_refusals_count_as_wanted_for_unanswerable_questions_and_as_misses_for_t
     assert "| unanswerable | 2 | — | — | — | — | 0.500 |" in report_table(report)
 
 
+def test_a_split_keeps_only_its_questions(tmp_path):
+    judged = [{"title": "A", "date": "2025-10-21", "grade": 2}]
+    rows = [{"q": f"q{n}", "relevant": judged, "split": split} for n, split in enumerate(["tune", "test", "test"])]
+    path = question_file(tmp_path, *rows)
+    assert [q.text for q in load_questions(path, "test")] == ["q1", "q2"]
+    with pytest.raises(ParseError, match="no questions in the file with split 'other'"):
+        load_questions(path, "other")
+
+
 def test_a_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(BriefbotError, match="no such file"):
         load_questions(tmp_path / "absent.jsonl")
