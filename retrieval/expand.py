@@ -20,7 +20,8 @@ import numpy as np
 
 from .errors import BriefbotError
 from .index import CHINESE, NOT_CHINESE, Index
-from .tokenize import STOP_WORDS, has_cjk
+from .lexicon import Dictionary, english_words
+from .tokenize import STOP_WORDS, has_cjk, normalize
 
 Tokenize = Callable[[str], list[str]]
 
@@ -28,6 +29,9 @@ _CHINESE_WORD = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)")
 
 GLOSSARY_WEIGHT = 0.6
 ALIAS_SHARE = 0.5  # an English question's word brings the entry's other English terms
+DICTIONARY_WEIGHT = 0.5  # a general dictionary's translation, first sense; later senses weigh less
+DICTIONARY_SENSES = 3  # translations kept per question word, among those the corpus uses
+PARAPHRASE_WEIGHT = 0.4  # an English word the corpus never uses: other senses of its Chinese translations
 FEEDBACK_DOCUMENTS = 3
 FEEDBACK_TERMS = 6
 FEEDBACK_WEIGHT = 0.15
@@ -157,6 +161,10 @@ class Glossary:
                         weights[token] = max(weights.get(token, 0.0), weight * share)
         return weights
 
+    def covered_tokens(self, text: str, tokens: Sequence[str]) -> set[str]:
+        """The question tokens that a glossary term it names covers."""
+        return {token for _, _, term in self.matches(text, tokens) for token in self._tokens(term)}
+
     def _tokens(self, term: str) -> tuple[str, ...]:
         """A term's index tokens. A Chinese term is in the segmenter's user dictionary, so it is
         its own token; taking it as is spares an English question loading the segmenter."""
@@ -169,6 +177,86 @@ class Glossary:
                     tokens += self._tokenize(piece)
             self._token_cache[term] = tuple(tokens)
         return self._token_cache[term]
+
+
+class Translator:
+    """A question's words in the other language (and, for words the corpus never uses, in
+    other words): the domain glossary first, then a general dictionary for the words the
+    glossary does not cover, then spelling correction for English words the corpus lacks."""
+
+    def __init__(self, glossary: Glossary, dictionary: Dictionary | None) -> None:
+        self.glossary = glossary
+        self.dictionary = dictionary
+
+    def expand(self, text: str, tokens: Sequence[str], index: Index) -> dict[str, float]:
+        """Weighted tokens to add to the question's own."""
+        known = lambda token: index.token_id(token) is not None  # noqa: E731
+        text = normalize(text)  # glossary terms are matched in the text: simplified, numbers canonical
+        corrected = {token: self._spelling(token, index) for token in tokens}
+        weights = {fixed: 1.0 for token, fixed in corrected.items() if fixed != token}
+        tokens = [corrected[token] for token in tokens]
+        weights = merge_weights(weights, self.glossary.expand(text, tokens, known))
+        if self.dictionary is None:
+            return weights
+        covered = self.glossary.covered_tokens(text, tokens)
+        for token in dict.fromkeys(tokens):
+            if token not in covered and not token[0].isdigit():
+                weights = merge_weights(weights, self.translations(token, index))
+        return weights
+
+    def _spelling(self, token: str, index: Index) -> str:
+        if self.dictionary is None or has_cjk(token) or index.token_id(token) is not None:
+            return token
+        return spelling_correction(token, index) or token
+
+    def translations(self, token: str, index: Index) -> dict[str, float]:
+        """A word's dictionary translations that the corpus uses, first senses weighing most;
+        at full weight when the corpus never uses the word itself."""
+        full = index.token_id(token) is None
+        found: dict[str, float] = {}
+        if has_cjk(token):
+            senses = [sense for sense in self.dictionary.english(token) if all(index.token_id(t) for t in sense)]
+            for rank, sense in enumerate(senses[:DICTIONARY_SENSES]):
+                for word in sense:
+                    found[word] = max(found.get(word, 0.0), _sense_weight(rank, full))
+            return found
+        words = [
+            (word, rank)
+            for word, rank in self.dictionary.chinese((token,))
+            if index.token_id(word) is not None and (len(word) > 1 or rank == 0)  # one character: first sense only
+        ]
+        for word, rank in words[:DICTIONARY_SENSES]:
+            found[word] = _sense_weight(rank, full)
+        if full:  # paraphrase: "curb" -> 遏制 -> restrain, contain
+            for word, _ in self.dictionary.chinese((token,))[:DICTIONARY_SENSES * 2]:
+                for sense in self.dictionary.english(word)[:DICTIONARY_SENSES]:
+                    if len(sense) == 1 and sense[0] != token and index.token_id(sense[0]) is not None:
+                        found[sense[0]] = max(found.get(sense[0], 0.0), PARAPHRASE_WEIGHT)
+        return found
+
+
+def _sense_weight(rank: int, full: bool) -> float:
+    return (1.0 if full else DICTIONARY_WEIGHT) / (1.0 + 0.5 * rank)
+
+
+SPELLING_MIN_LENGTH = 4
+
+
+def spelling_correction(token: str, index: Index) -> str | None:
+    """The corpus word a misspelt English word most likely means: within one edit (two for
+    words of eight letters or more), the most widely used; None for a real English word the
+    corpus simply does not use ("cup"), or a short one."""
+    if len(token) < SPELLING_MIN_LENGTH or not token.isalpha() or token in english_words():
+        return None
+    from rapidfuzz.distance import Levenshtein
+    from rapidfuzz.process import extract
+
+    limit = 2 if len(token) >= 8 else 1
+    candidates = extract(token, index.english_vocabulary(), scorer=Levenshtein.distance, score_cutoff=limit, limit=8)
+    if not candidates:
+        return None
+    best = min(candidates, key=lambda found: (found[1], -index.document_frequency(found[0])))
+    return best[0]
 
 
 def merge_weights(*bags: Mapping[str, float]) -> dict[str, float]:

@@ -79,6 +79,7 @@ class Index:
     _idfs: np.ndarray | None = field(default=None, repr=False)
     _kinds: np.ndarray | None = field(default=None, repr=False)
     _max_impacts: np.ndarray | None = field(default=None, repr=False)
+    _english: list[str] | None = field(default=None, repr=False)
     vocabulary_size: int = field(init=False)  # token ids below it have postings
     _first_rowid: int = field(init=False, repr=False)
 
@@ -188,6 +189,13 @@ class Index:
         for token_id, word in zip(unseen.tolist(), self.words(unseen.tolist())):
             kinds[token_id] = word_kind(word)
         return kinds[ids]
+
+
+    def english_vocabulary(self) -> list[str]:
+        """The index's English words (ASCII letters only), for spelling correction."""
+        if self._english is None:
+            self._english = [word for word in self.words(range(self.vocabulary_size)) if word.isascii() and word.isalpha()]
+        return self._english
 
 
 def word_kind(word: str) -> int:

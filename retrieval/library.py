@@ -13,7 +13,8 @@ from . import store
 from .digest import digest as build_digest
 from .digest import resolve_topic
 from .errors import BriefbotError
-from .expand import Glossary, configured_entries, glossary_words
+from .expand import Glossary, Translator, configured_entries, glossary_words
+from .lexicon import Dictionary
 from .index import Index, build_index, load_index, save_index
 from .models import SHANGHAI, Answer, Article, Digest
 from .parse import Export, parse_file
@@ -60,6 +61,7 @@ class Library:
         entries = configured_entries(glossary)
         self.tokenizer = Tokenizer(user_words=glossary_words(entries))
         self.glossary = Glossary(entries, self.tokenizer)
+        self.translator = Translator(self.glossary, Dictionary(self.tokenizer, self.tokenizer.version))
         self._local = threading.local()
         self._index: Index | None = None
         self._index_lock = threading.Lock()
@@ -122,7 +124,7 @@ class Library:
         return index
 
     def ask(self, question: str, k: int = 5) -> Answer:
-        return search(self.db, self.index(), self.tokenizer, question, k, self.glossary)
+        return search(self.db, self.index(), self.tokenizer, question, k, self.translator)
 
     def digest(self, topic_or_query: str, days: int | None = 7, today: date | None = None) -> Digest:
         today = today or datetime.now(SHANGHAI).date()

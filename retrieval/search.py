@@ -13,7 +13,7 @@ import sqlite_utils
 
 from . import store
 from .dates import DateScope, date_weight, find_date_phrase, resolve, strip_phrase
-from .expand import FEEDBACK_DOCUMENTS, Glossary, feedback_terms, merge_weights
+from .expand import FEEDBACK_DOCUMENTS, Translator, feedback_terms, merge_weights
 from .bullets import MAX_BULLETS, bullet_ids, bullet_scores, choose
 from .index import Index
 from .models import SHANGHAI, Answer, Article, Hit, Note, Sighting
@@ -56,13 +56,14 @@ def search(
     tokenize: Tokenize,
     question: str,
     k: int = 5,
-    glossary: Glossary | None = None,
+    translator: Translator | None = None,
     today: date | None = None,
 ) -> Answer:
     """The top `k` articles for a question, each with its most relevant bullets.
 
-    With a glossary the question is expanded into the other language, first from the
-    glossary, then from the best first-pass articles. A date phrase filters or weighs by date.
+    With a translator the question is expanded into the other language, first from the
+    glossary and dictionary, then from the best first-pass articles. A date phrase filters
+    or weighs by date.
     """
     text, notes = clean_question(question)
     if not text:
@@ -74,14 +75,14 @@ def search(
             return Answer(text, dated_hits(db, scope, k, notes), notes)
     tokens = tokenize(content)
     weights = query_weights(tokens)
-    if glossary is not None:
-        weights = merge_weights(weights, glossary.expand(content, tokens, _known(index)))
+    if translator is not None:
+        weights = merge_weights(weights, translator.expand(content, tokens, index))
     allowed = window_mask(db, index, scope) if scope and scope.filter else None
     if allowed is not None and not allowed.any():
         notes.append(Note.of("window_empty", window=_window(scope)))
         allowed = None
     limit = max(k * CANDIDATE_FACTOR, DATE_CANDIDATES if scope else 0)
-    bridge = glossary is not None
+    bridge = translator is not None
     scored, weights = candidates(db, index, tokenize, content, tokens, weights, limit, allowed, bridge, k)
     hits = best_hits(scored, weights, index, tokenize, scope, k, asks_for_figures(text))
     return Answer(text, hits, notes, strong_terms(weights))
@@ -144,10 +145,6 @@ def best_hits(
         Hit(hit.article, hit.score, choose(hit.article, terms[i], per_bullet[i], MAX_BULLETS, figures), hit.also)
         for hit, i in ((hit, at[id(hit.article)]) for hit in hits)
     ]
-
-
-def _known(index: Index) -> Callable[[str], bool]:
-    return lambda token: index.token_id(token) is not None
 
 
 def date_scope(db: sqlite_utils.Database, text: str, today: date) -> tuple[DateScope | None, str, str]:

@@ -1,4 +1,11 @@
-"""One analyzer for documents and questions: jieba for Chinese, light stemming for English."""
+"""One analyzer for documents and questions.
+
+Text is first normalised the same way on both sides: Unicode NFKC (full-width digits and
+letters), traditional Chinese to simplified (OpenCC), and numbers to one canonical token
+whatever way they are written ("85亿", "85 亿", "8.5 billion" are all `8500000000`; "5.7 %" and
+"百分之五点七" are `5.7%`). Chinese is then segmented with jieba; English words are lower-cased,
+stop words dropped, and stemmed with Snowball (Porter2).
+"""
 
 from __future__ import annotations
 
@@ -10,11 +17,14 @@ import re
 import sqlite3
 import tempfile
 import threading
+import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
-TOKENIZER_VERSION = "2"
+from .numbers import normalize_numbers
+
+TOKENIZER_VERSION = "3"
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HAS_CJK = re.compile(f"[{_CJK}]")
@@ -51,24 +61,21 @@ def has_cjk(text: str) -> bool:
 
 
 def stem(word: str) -> str:
-    """Light English stemming: plural, -ing and -ed endings, possessives."""
+    """An English word's stem (Snowball's English stemmer, after possessives are cut)."""
     word = word.replace("’", "'")
     if word.endswith("'s"):
         word = word[:-2]
     word = word.rstrip("'")
     if len(word) <= 3 or not word.isalpha():
         return word
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith(("sses", "xes", "ches", "shes")):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    if word.endswith("ing") and len(word) > 5:
-        return _undouble(word[:-3])
-    if word.endswith("ed") and len(word) > 4:
-        return _undouble(word[:-2] if not word.endswith("ied") else word[:-3] + "y")
-    return word
+    return _stemmer().stemWord(word)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
 
 
 @lru_cache(maxsize=1 << 16)
@@ -81,14 +88,31 @@ def english_term(word: str) -> str:
     return "" if not stemmed or stemmed in STOP_WORDS else stemmed
 
 
-def _undouble(word: str) -> str:
-    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
-        return word[:-1]
-    return word
-
-
 def normalize_number(text: str) -> str:
     return text.replace(",", "")
+
+
+_CJK_RUN = re.compile(f"[{_CJK}]+")
+
+
+@lru_cache(maxsize=1)
+def _to_simplified():
+    import opencc
+
+    return opencc.OpenCC("t2s").convert
+
+
+def simplified(text: str) -> str:
+    """Traditional Chinese characters as simplified ones (OpenCC, phrase-aware); other text as is."""
+    return _CJK_RUN.sub(lambda run: _to_simplified()(run.group()), text) if has_cjk(text) else text
+
+
+def normalize(text: str) -> str:
+    """What both documents and questions go through before they are cut into tokens: NFKC
+    (full-width forms), traditional to simplified Chinese, numbers in one canonical form."""
+    if not text.isascii():
+        text = simplified(unicodedata.normalize("NFKC", text))
+    return normalize_numbers(text)
 
 
 class Tokenizer:
@@ -104,7 +128,7 @@ class Tokenizer:
 
     def __call__(self, text: str) -> list[str]:
         tokens: list[str] = []
-        for match in _PIECES.finditer(_US.sub("US", text)):
+        for match in _PIECES.finditer(_US.sub("US", normalize(text))):
             kind, piece = match.lastgroup, match.group()
             if kind == "cjk":
                 tokens.extend(w for w in self._segment(piece) if w not in STOP_WORDS)

@@ -41,7 +41,8 @@ def glossary(tokenize) -> Glossary:
     ],
 )
 def test_chinese_terms_bring_their_english_names(glossary, tokenize, question, expected):
-    assert expected <= set(glossary.expand(question, tokenize(question)))
+    stems = {token for word in expected for token in tokenize(word)}
+    assert stems <= set(glossary.expand(question, tokenize(question)))
 
 
 @pytest.mark.parametrize(

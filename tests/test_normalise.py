@@ -1,0 +1,81 @@
+"""Questions typed as people type them: traditional characters, numbers written other ways,
+misspelt English, and words only a general dictionary knows, all meet the corpus's words."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.expand import spelling_correction
+from retrieval.lexicon import senses
+from retrieval.numbers import chinese_numeral, normalize_numbers
+from retrieval.tokenize import Tokenizer
+
+
+@pytest.fixture(scope="module")
+def tokenize() -> Tokenizer:
+    return Tokenizer()
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("85亿美元", "$8.5 billion"),
+        ("85 亿美元", "8.5 billion dollars"),
+        ("八十五亿", "8.5bn"),
+        ("27万吨", "270,000 tons"),
+        ("两千六百吨", "2,600 tons"),
+        ("5.7 %", "5.7%"),
+        ("百分之三十", "30 percent"),
+        ("百分之五点七", "5.7 per cent"),
+        ("８５亿", "85亿"),
+    ],
+)
+def test_a_number_is_one_token_however_it_is_written(tokenize, one, other):
+    numbers = [token for token in tokenize(one) if token[0].isdigit()]
+    assert numbers and numbers == [token for token in tokenize(other) if token[0].isdigit()]
+
+
+@pytest.mark.parametrize("words", ["十分重要", "一些国家", "千万不要", "第一个"])
+def test_chinese_numerals_inside_words_stay_words(words):
+    assert normalize_numbers(words) == words
+
+
+@pytest.mark.parametrize(("numeral", "value"), [("三十", 30), ("两千六百", 2600), ("十二", 12), ("五点七", 5.7)])
+def test_chinese_numerals_are_read_as_values(numeral, value):
+    assert chinese_numeral(numeral) == value
+
+
+def test_traditional_characters_are_read_as_simplified(tokenize):
+    assert tokenize("美國對中國稀土出口管制的價格") == tokenize("美国对中国稀土出口管制的价格")
+
+
+def test_english_words_are_stemmed_so_their_forms_meet(tokenize):
+    assert tokenize("restrictions restricted") == tokenize("restrict restricting")
+
+
+def test_dictionary_senses_are_translations_not_remarks():
+    definition = "an exit/CL:個|个[ge4]/to speak/to export/(of a ship) to leave port/surname Chu/see 出口[x]"
+    assert senses(definition) == ["exit", "speak", "export", "leave port"]
+
+
+@pytest.mark.parametrize(("typed", "meant"), [("eath", "earth"), ("neodymum", "neodymium"), ("austrailia", "australia")])
+def test_a_misspelt_word_the_corpus_lacks_becomes_its_nearest_corpus_word(seeded_library, typed, meant):
+    assert spelling_correction(typed, seeded_library.index()) == meant
+
+
+@pytest.mark.parametrize("word", ["cup", "soybean", "weather"])
+def test_a_real_word_the_corpus_lacks_is_not_corrected_into_another(seeded_library, word):
+    assert spelling_correction(word, seeded_library.index()) is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "clean"),
+    [
+        ("rare eath export restrictons", "rare earth export restrictions"),
+        ("中國對日本的稀土管制", "中国对日本的稀土管制"),
+        ("MP Materials 虧損多少", "MP Materials 亏损多少"),
+    ],
+)
+def test_misspelt_and_traditional_questions_find_what_their_clean_twins_find(seeded_library, typed, clean):
+    found = [hit.article.title for hit in seeded_library.ask(typed).hits[:3]]
+    assert found == [hit.article.title for hit in seeded_library.ask(clean).hits[:3]]
