@@ -31,8 +31,12 @@ class BulletIds:
 
     def of(self, bullet: int) -> list[int]:
         """The ids of one bullet."""
+        return self.of_array(bullet).tolist()
+
+    def of_array(self, bullet: int) -> np.ndarray:
+        """The ids of one bullet, as an array."""
         start = int(self.lengths[:bullet].sum())
-        return self.ids[start : start + int(self.lengths[bullet])].tolist()
+        return self.ids[start : start + int(self.lengths[bullet])]
 
 
 def bullet_ids(article: Article, index: Index, tokenize: Tokenize) -> BulletIds:
@@ -44,27 +48,28 @@ def bullet_ids(article: Article, index: Index, tokenize: Tokenize) -> BulletIds:
     return BulletIds(index.ids_of([t for tokens in tokenized for t in tokens]), np.array([len(t) for t in tokenized]))
 
 
-def bullet_scores(articles: Sequence[BulletIds], term_weights: np.ndarray) -> list[np.ndarray]:
-    """BM25 of each bullet against the question, article by article, with the corpus-wide idf
-    and each article's own average bullet length; `term_weights` is Index.term_weights."""
+def bullet_scores(articles: Sequence[BulletIds], term_weights: np.ndarray, average_length: float) -> list[np.ndarray]:
+    """BM25 of each passage against the question, article by article, with the corpus-wide idf
+    and average passage length (so passages of different articles compare); `term_weights`
+    is Index.term_weights."""
     per_article = [len(bullets.lengths) for bullets in articles]
     if not sum(per_article):
         return [np.zeros(count) for count in per_article]
-    ids = np.concatenate([bullets.ids for bullets in articles]).astype(np.int64)
+    ids = np.concatenate([bullets.ids for bullets in articles])
     lengths = np.concatenate([bullets.lengths for bullets in articles])
-    averages = np.repeat([_average_length(bullets.lengths) for bullets in articles], per_article)
+    return np.split(passage_scores(ids, lengths, term_weights, average_length), np.cumsum(per_article)[:-1])
+
+
+def passage_scores(ids: np.ndarray, lengths: np.ndarray, term_weights: np.ndarray, average_length: float) -> np.ndarray:
+    """BM25 of passages given as their token ids in a row and each one's length."""
+    ids = ids.astype(np.int64, copy=False)
     bullet_of = np.repeat(np.arange(len(lengths)), lengths)
     width = len(term_weights)
     asked = term_weights[np.minimum(ids, width - 1)] > 0
     pairs, counts = np.unique(bullet_of[asked] * width + ids[asked], return_counts=True)
     bullet, token = np.divmod(pairs, width)
-    norm = K1 * (1 - B + B * lengths[bullet] / averages[bullet])
-    scores = np.bincount(bullet, term_weights[token] * counts / (counts + norm), minlength=len(lengths))
-    return np.split(scores, np.cumsum(per_article)[:-1])
-
-
-def _average_length(lengths: np.ndarray) -> float:
-    return float(lengths.sum()) / max(len(lengths), 1) or 1.0
+    norm = K1 * (1 - B + B * lengths[bullet] / average_length)
+    return np.bincount(bullet, term_weights[token] * counts / (counts + norm), minlength=len(lengths))
 
 
 def pick_bullets(
@@ -77,7 +82,8 @@ def pick_bullets(
 ) -> list[tuple[str, ...]]:
     """For each article, the bullets that best match the question (token weights), best first."""
     terms = [bullet_ids(article, index, tokenize) for article in articles]
-    scores = bullet_scores(terms, index.term_weights(weights))
+    average = index.bullets.average_length() if index.bullets is not None else 1.0
+    scores = bullet_scores(terms, index.term_weights(weights), average)
     return [choose(article, *each, limit, figures) for article, *each in zip(articles, terms, scores)]
 
 

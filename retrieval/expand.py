@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import BriefbotError
 from .index import CHINESE, NOT_CHINESE, Index
-from .lexicon import Dictionary, english_words
+from .lexicon import GENERAL_WORD_SHARE, Dictionary, english_forms, english_words, everyday
 from .tokenize import STOP_WORDS, has_cjk, normalize
 
 Tokenize = Callable[[str], list[str]]
@@ -31,6 +31,7 @@ GLOSSARY_WEIGHT = 0.6
 ALIAS_SHARE = 0.5  # an English question's word brings the entry's other English terms
 DICTIONARY_WEIGHT = 0.5  # a general dictionary's translation, first sense; later senses weigh less
 DICTIONARY_SENSES = 3  # translations kept per question word, among those the corpus uses
+IRREGULAR_FORM_WEIGHT = 0.8  # "fell" for "fall": the same word, but the stemmer cannot tell
 PARAPHRASE_WEIGHT = 0.4  # an English word the corpus never uses: other senses of its Chinese translations
 FEEDBACK_DOCUMENTS = 3
 FEEDBACK_TERMS = 6
@@ -148,22 +149,26 @@ class Glossary:
 
         When `known` says the corpus never uses the question's own term, its translation
         stands in for it at full weight."""
-        weights: dict[str, float] = {}
+        return merge_weights(*(brought for _, brought in self.expand_terms(text, tokens, known)))
+
+    def expand_terms(
+        self, text: str, tokens: Sequence[str], known: Callable[[str], bool] | None = None
+    ) -> list[tuple[tuple[str, ...], dict[str, float]]]:
+        """For each term the question names: the term's own tokens, and the weighted tokens it brings."""
+        found = []
         for entry, side, term in self.matches(text, tokens):
             weight = entry.weight
             if known is not None and not any(known(token) for token in self._tokens(term)):
                 weight = 1.0
             others = entry.english if side == "chinese" else entry.chinese
             aliases = entry.english if side == "english" else ()
+            brought: dict[str, float] = {}
             for related, share in ((others, 1.0), (aliases, ALIAS_SHARE)):
                 for other in related:
                     for token in self._tokens(other):
-                        weights[token] = max(weights.get(token, 0.0), weight * share)
-        return weights
-
-    def covered_tokens(self, text: str, tokens: Sequence[str]) -> set[str]:
-        """The question tokens that a glossary term it names covers."""
-        return {token for _, _, term in self.matches(text, tokens) for token in self._tokens(term)}
+                        brought[token] = max(brought.get(token, 0.0), weight * share)
+            found.append((self._tokens(term), brought))
+        return found
 
     def _tokens(self, term: str) -> tuple[str, ...]:
         """A term's index tokens. A Chinese term is in the segmenter's user dictionary, so it is
@@ -179,35 +184,61 @@ class Glossary:
         return self._token_cache[term]
 
 
+@dataclass(frozen=True)
+class Expansion:
+    """What a question brings besides its own tokens: weighted tokens to search with, and for
+    each question token the tokens that stand for it (itself, its spelling fix, translations)."""
+
+    weights: dict[str, float]
+    groups: dict[str, frozenset[str]]
+
+
 class Translator:
     """A question's words in the other language (and, for words the corpus never uses, in
     other words): the domain glossary first, then a general dictionary for the words the
     glossary does not cover, then spelling correction for English words the corpus lacks."""
 
-    def __init__(self, glossary: Glossary, dictionary: Dictionary | None) -> None:
+    def __init__(
+        self, glossary: Glossary, dictionary: Dictionary | None, frequency: Callable[[str], int] | None = None
+    ) -> None:
+        """`frequency` is a Chinese word's count in a general dictionary (Tokenizer.frequency):
+        an everyday word's translations count less, as the word itself does."""
         self.glossary = glossary
         self.dictionary = dictionary
+        self.frequency = frequency
 
-    def expand(self, text: str, tokens: Sequence[str], index: Index) -> dict[str, float]:
-        """Weighted tokens to add to the question's own."""
+    def expand(self, text: str, tokens: Sequence[str], index: Index) -> Expansion:
+        """Weighted tokens to add to the question's own, and what stands for each question token."""
         known = lambda token: index.token_id(token) is not None  # noqa: E731
         text = normalize(text)  # glossary terms are matched in the text: simplified, numbers canonical
         corrected = {token: self._spelling(token, index) for token in tokens}
+        groups = {token: {token, fixed} for token, fixed in corrected.items()}
         weights = {fixed: 1.0 for token, fixed in corrected.items() if fixed != token}
         tokens = [corrected[token] for token in tokens]
-        weights = merge_weights(weights, self.glossary.expand(text, tokens, known))
-        if self.dictionary is None:
-            return weights
-        covered = self.glossary.covered_tokens(text, tokens)
-        for token in dict.fromkeys(tokens):
-            if token not in covered and not token[0].isdigit():
-                weights = merge_weights(weights, self.translations(token, index))
-        return weights
+        by_fixed = {corrected[token]: token for token in corrected}
+        covered: set[str] = set()
+        for term, brought in self.glossary.expand_terms(text, tokens, known):
+            weights = merge_weights(weights, brought)
+            covered.update(term)
+            for token in term:
+                groups.setdefault(by_fixed.get(token, token), {token}).update(brought)
+        if self.dictionary is not None:
+            for token in dict.fromkeys(tokens):
+                if token not in covered and token and not token[0].isdigit():
+                    brought = self.translations(token, index)
+                    if everyday(token, self.frequency):
+                        brought = {word: weight * GENERAL_WORD_SHARE for word, weight in brought.items()}
+                    weights = merge_weights(weights, brought)
+                    groups.setdefault(by_fixed.get(token, token), {token}).update(brought)
+        return Expansion(weights, {token: frozenset(group) for token, group in groups.items()})
 
     def _spelling(self, token: str, index: Index) -> str:
+        """A word the corpus never uses, as its base form ("rose" -> rise) or its nearest
+        corpus spelling ("eath" -> earth), when one is found."""
         if self.dictionary is None or has_cjk(token) or index.token_id(token) is not None:
             return token
-        return spelling_correction(token, index) or token
+        base = [lemma for lemma in english_forms(token) if index.token_id(lemma) is not None]
+        return base[0] if base else spelling_correction(token, index) or token
 
     def translations(self, token: str, index: Index) -> dict[str, float]:
         """A word's dictionary translations that the corpus uses, first senses weighing most;
@@ -215,11 +246,17 @@ class Translator:
         full = index.token_id(token) is None
         found: dict[str, float] = {}
         if has_cjk(token):
+            if full and not self.dictionary.english(token):
+                parts = [self.translations(part, index) for part in self.dictionary.parts(token)]
+                return merge_weights(*parts) if len(parts) > 1 else {}
             senses = [sense for sense in self.dictionary.english(token) if all(index.token_id(t) for t in sense)]
             for rank, sense in enumerate(senses[:DICTIONARY_SENSES]):
                 for word in sense:
                     found[word] = max(found.get(word, 0.0), _sense_weight(rank, full))
             return found
+        for form in english_forms(token):  # irregular forms: "fall" also finds "fell"
+            if form != token and index.token_id(form) is not None:
+                found[form] = IRREGULAR_FORM_WEIGHT
         words = [
             (word, rank)
             for word, rank in self.dictionary.chinese((token,))
@@ -252,7 +289,8 @@ def spelling_correction(token: str, index: Index) -> str | None:
     from rapidfuzz.process import extract
 
     limit = 2 if len(token) >= 8 else 1
-    candidates = extract(token, index.english_vocabulary(), scorer=Levenshtein.distance, score_cutoff=limit, limit=8)
+    near = index.english_vocabulary(len(token) - limit, len(token) + limit)
+    candidates = extract(token, near, scorer=Levenshtein.distance, score_cutoff=limit, limit=8)
     if not candidates:
         return None
     best = min(candidates, key=lambda found: (found[1], -index.document_frequency(found[0])))

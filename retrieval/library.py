@@ -61,7 +61,7 @@ class Library:
         entries = configured_entries(glossary)
         self.tokenizer = Tokenizer(user_words=glossary_words(entries))
         self.glossary = Glossary(entries, self.tokenizer)
-        self.translator = Translator(self.glossary, Dictionary(self.tokenizer, self.tokenizer.version))
+        self.translator = Translator(self.glossary, Dictionary(self.tokenizer), self.tokenizer.frequency)
         self._local = threading.local()
         self._index: Index | None = None
         self._index_lock = threading.Lock()
@@ -122,6 +122,11 @@ class Library:
         except OSError:
             pass  # a read-only folder or another process swapping at the same moment: ours serves from memory
         return index
+
+    def warm_up(self) -> None:
+        """Load what the first questions would otherwise wait for: the index, jieba's
+        dictionary, CC-CEDICT, the English word lists and lemmas. A server calls it at start."""
+        self.ask("稀土出口管制 rare earht export curbs")
 
     def ask(self, question: str, k: int = 5) -> Answer:
         return search(self.db, self.index(), self.tokenizer, question, k, self.translator)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 
@@ -14,8 +15,18 @@ import sqlite_utils
 from . import store
 from .dates import DateScope, date_weight, find_date_phrase, resolve, strip_phrase
 from .expand import FEEDBACK_DOCUMENTS, Translator, feedback_terms, merge_weights
-from .bullets import MAX_BULLETS, bullet_ids, bullet_scores, choose
+from .bullets import MAX_BULLETS, BulletIds, choose, passage_scores
+from .coverage import (
+    COVERAGE_MIN,
+    EVIDENCE_HITS,
+    MISSING_MAX,
+    QuestionTerm,
+    best_coverage,
+    missing_share,
+    question_terms,
+)
 from .index import Index
+from .lexicon import GENERAL_WORD_SHARE, everyday
 from .models import SHANGHAI, Answer, Article, Hit, Note, Sighting
 from .scoring import top_documents
 from .tokenize import has_cjk
@@ -23,8 +34,9 @@ from .tokenize import has_cjk
 MAX_QUESTION_CHARS = 512
 CANDIDATE_FACTOR = 3
 DUPLICATE_TITLE_SIMILARITY = 0.6
-RERANK_FACTOR = 2
-BULLET_MIX = 1.0
+POOL = 20  # candidates whose passages are scored (40 measured no better on dev, held-out or tune)
+ARTICLE_MIX = 1.0  # the article's BM25 as a whole, beside its best passages
+SECOND_PASSAGE_MIX = 0.3  # the next best passage: a second bullet on the question
 DATE_CANDIDATES = 50
 COMMON_SHARE = 0.5
 RANKING_PRUNE_SHARE = 0.8
@@ -45,9 +57,14 @@ def clean_question(text: str) -> tuple[str, list[Note]]:
     return text, notes
 
 
-def query_weights(tokens: Sequence[str]) -> dict[str, float]:
-    """Each distinct question token once, weight 1."""
-    return {token: 1.0 for token in dict.fromkeys(tokens)}
+def query_weights(tokens: Sequence[str], frequency: Callable[[str], int] | None = None) -> dict[str, float]:
+    """Each distinct question token once: weight 1, or less for an everyday Chinese word
+    ("自己", "能力"), which in a small corpus can look rarer than it is. (Doing the same for
+    everyday English words lost more than it gained: English paraphrases are made of them.)"""
+    return {
+        token: GENERAL_WORD_SHARE if has_cjk(token) and everyday(token, frequency) else 1.0
+        for token in dict.fromkeys(tokens)
+    }
 
 
 def search(
@@ -74,18 +91,37 @@ def search(
         if not informative(index, tokenize(rest)):
             return Answer(text, dated_hits(db, scope, k, notes), notes)
     tokens = tokenize(content)
-    weights = query_weights(tokens)
+    weights = query_weights(tokens, _frequency(tokenize))
+    groups = {token: {token} for token in tokens}
     if translator is not None:
-        weights = merge_weights(weights, translator.expand(content, tokens, index))
+        expansion = translator.expand(content, tokens, index)
+        weights, groups = merge_weights(weights, expansion.weights), expansion.groups
     allowed = window_mask(db, index, scope) if scope and scope.filter else None
     if allowed is not None and not allowed.any():
         notes.append(Note.of("window_empty", window=_window(scope)))
         allowed = None
-    limit = max(k * CANDIDATE_FACTOR, DATE_CANDIDATES if scope else 0)
+    limit = max(k * CANDIDATE_FACTOR, POOL, DATE_CANDIDATES if scope else 0)
     bridge = translator is not None
-    scored, weights = candidates(db, index, tokenize, content, tokens, weights, limit, allowed, bridge, k)
-    hits = best_hits(scored, weights, index, tokenize, scope, k, asks_for_figures(text))
-    return Answer(text, hits, notes, strong_terms(weights))
+    ranked, weights = candidates(db, index, tokenize, content, tokens, weights, limit, allowed, bridge, k)
+    hits, evidence = best_hits(db, ranked, weights, index, scope, k, asks_for_figures(text))
+    terms = question_terms(index, groups, _frequency(tokenize))
+    answered = bool(hits) and missing_share(terms) < MISSING_MAX and evidence_coverage(terms, hits, evidence) >= COVERAGE_MIN
+    return Answer(text, hits, notes, strong_terms(weights), answered)
+
+
+def _frequency(tokenize: Tokenize) -> Callable[[str], int] | None:
+    return getattr(tokenize, "frequency", None)
+
+
+def evidence_coverage(terms: list[QuestionTerm], hits: Sequence[Hit], evidence: Evidence) -> float:
+    """How much of the question the best passage of the first hits carries (see coverage)."""
+    at = {rowid: i for i, rowid in enumerate(evidence.rowids)}
+    positions = [at[hit.article.rowid] for hit in hits[:EVIDENCE_HITS]]
+    articles = []
+    for i in positions:
+        bullets, _ = evidence.bullets(i)
+        articles.append((evidence.titles[i], bullets.ids, bullets.lengths))
+    return best_coverage(terms, articles)
 
 
 def strong_terms(weights: Mapping[str, float]) -> tuple[str, ...]:
@@ -105,46 +141,98 @@ def candidates(
     allowed: np.ndarray | None,
     bridge: bool,
     k: int,
-) -> tuple[list[tuple[Article, float]], dict[str, float]]:
-    """The best `limit` articles with their scores, and the final question weights: with the
-    corpus bridge, the first pass's best articles lend terms of the other language."""
+) -> tuple[list[tuple[int, float]], dict[str, float]]:
+    """(rowid, article score) of the best `limit` articles, and the final question weights:
+    with the corpus bridge, the first pass's best articles lend terms of the other language."""
     ranked = top_documents(index, ranking_weights(index, weights, tokens), limit, allowed)
     if bridge and ranked and needs_feedback(content, ranked, k):
         weights = merge_weights(weights, _feedback(db, ranked, tokens, index, tokenize, content))
         ranked = top_documents(index, ranking_weights(index, weights, tokens), limit, allowed)
-    articles = store.articles_by_rowid(db, [rowid for rowid, _ in ranked])
-    return [(articles[rowid], score) for rowid, score in ranked if rowid in articles], weights
+    return ranked, weights
+
+
+@dataclass
+class Evidence:
+    """The candidates' passages scored against the question: every bullet's token ids in a
+    row with each bullet's length and score, how many bullets each candidate has, its best
+    and second-best passage score, and its title's token ids."""
+
+    rowids: list[int]
+    ids: np.ndarray
+    lengths: np.ndarray
+    scores: np.ndarray
+    counts: np.ndarray
+    best: np.ndarray
+    second: np.ndarray
+    titles: list[np.ndarray]
+
+    def bullets(self, i: int) -> tuple[BulletIds, np.ndarray]:
+        """Candidate i's bullets and their scores."""
+        first, last = int(self._bullet_starts[i]), int(self._bullet_starts[i + 1])
+        start, end = int(self._token_starts[first]), int(self._token_starts[last])
+        return BulletIds(self.ids[start:end], self.lengths[first:last]), self.scores[first:last]
+
+    def __post_init__(self) -> None:
+        self._bullet_starts = np.concatenate(([0], np.cumsum(self.counts)))
+        self._token_starts = np.concatenate(([0], np.cumsum(self.lengths)))
+
+
+def passage_evidence(ranked: Sequence[tuple[int, float]], weights: Mapping[str, float], index: Index) -> Evidence:
+    """Score every passage (bullet or prose sentence) of the candidates, with the corpus's idf
+    and average passage length, in one numpy batch."""
+    rowids = [rowid for rowid, _ in ranked]
+    positions = [index.position(rowid) for rowid in rowids]
+    ids, lengths, counts = index.bullets.many(positions)
+    scores = passage_scores(ids, lengths, index.term_weights(weights), index.bullets.average_length())
+    best, second = _two_best(scores, counts)
+    title_ids, title_lengths, _ = index.titles.many(positions)
+    titles = np.split(title_ids, np.cumsum(title_lengths)[:-1])
+    return Evidence(rowids, ids, lengths, scores, counts, best, second, titles)
+
+
+def _two_best(scores: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each group's largest and second-largest score (0 where there is none); groups are
+    consecutive runs of `counts` scores."""
+    best, second = np.zeros(len(counts)), np.zeros(len(counts))
+    if not len(scores):
+        return best, second
+    group = np.repeat(np.arange(len(counts)), counts)
+    order = np.lexsort((-scores, group))
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    has_one, has_two = counts >= 1, counts >= 2
+    best[has_one] = scores[order[starts[has_one]]]
+    second[has_two] = scores[order[starts[has_two] + 1]]
+    return best, second
 
 
 def best_hits(
-    scored: Sequence[tuple[Article, float]],
+    db: sqlite_utils.Database,
+    ranked: Sequence[tuple[int, float]],
     weights: Mapping[str, float],
     index: Index,
-    tokenize: Tokenize,
     scope: DateScope | None,
     k: int,
     figures: bool,
-) -> list[Hit]:
-    """Re-rank the best candidates by adding their best single bullet's score (one bullet
-    that holds the whole question beats question words scattered over a long article),
-    weigh by date, fold repeated stories, pick each hit's bullets."""
-    limit = k * CANDIDATE_FACTOR
-    depth = len(scored) if scope else k * RERANK_FACTOR
-    pool = list(scored[: max(depth, limit)])
-    terms = [bullet_ids(article, index, tokenize) for article, _ in pool]
-    per_bullet = bullet_scores(terms, index.term_weights(weights))
-    best_bullet = [float(scores.max(initial=0.0)) for scores in per_bullet]
-    score = [s + (BULLET_MIX * best_bullet[i] if i < depth else 0.0) for i, (_, s) in enumerate(pool)]
-    order = sorted(range(min(depth, len(pool))), key=lambda i: -score[i]) + list(range(depth, min(limit, len(pool))))
+) -> tuple[list[Hit], Evidence]:
+    """Rank the candidates by their evidence: the best passage (one bullet that holds the
+    question beats question words scattered over a long report), the next best, the title and
+    the article as a whole; weigh by date; fold repeated stories; pick each hit's bullets."""
+    evidence = passage_evidence(ranked, weights, index)
+    articles_scores = np.array([article for _, article in ranked])
+    score = (ARTICLE_MIX * articles_scores + evidence.best + SECOND_PASSAGE_MIX * evidence.second).tolist()
     if scope and not scope.filter:
-        score = [s * date_weight(scope, article.day) for (article, _), s in zip(pool, score)]
-        order.sort(key=lambda i: -score[i])
-    at = {id(pool[i][0]): i for i in order}
-    hits = merge_duplicates([Hit(pool[i][0], score[i], ()) for i in order[:limit]], k)
-    return [
-        Hit(hit.article, hit.score, choose(hit.article, terms[i], per_bullet[i], MAX_BULLETS, figures), hit.also)
-        for hit, i in ((hit, at[id(hit.article)]) for hit in hits)
-    ]
+        days = store.days_by_rowid(db, evidence.rowids)
+        score = [s * date_weight(scope, days[rowid]) for rowid, s in zip(evidence.rowids, score)]
+    order = sorted(range(len(ranked)), key=lambda i: (-score[i], i))[: k * CANDIDATE_FACTOR]
+    articles = store.articles_by_rowid(db, [evidence.rowids[i] for i in order])
+    order = [i for i in order if evidence.rowids[i] in articles]
+    at = {evidence.rowids[i]: i for i in order}
+    hits = merge_duplicates([Hit(articles[evidence.rowids[i]], score[i], ()) for i in order], k)
+    chosen = []
+    for hit in hits:
+        bullets = choose(hit.article, *evidence.bullets(at[hit.article.rowid]), MAX_BULLETS, figures)
+        chosen.append(Hit(hit.article, hit.score, bullets, hit.also))
+    return chosen, evidence
 
 
 def date_scope(db: sqlite_utils.Database, text: str, today: date) -> tuple[DateScope | None, str, str]:
@@ -232,8 +320,7 @@ def _feedback(
         bullets = (index.bullet_ids(rowid) for rowid in best)
         documents = [each[0] for each in bullets if each is not None]
     else:
-        titles = store.articles_by_rowid(db, best)
-        documents = [index.ids_of(tokenize(titles[rowid].title)) for rowid in best if rowid in titles]
+        documents = [ids for ids in (index.title_ids(rowid) for rowid in best) if ids is not None]
     return feedback_terms(documents, index.ids_of(tokens), index, want_chinese=not has_cjk(content))
 
 

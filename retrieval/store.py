@@ -168,6 +168,15 @@ def articles_by_rowid(db: sqlite_utils.Database, rowids: Sequence[int]) -> dict[
     return {row[0]: _article(row) for row in rows}
 
 
+def days_by_rowid(db: sqlite_utils.Database, rowids: Sequence[int]) -> dict[int, date]:
+    """The day of each article, without reading the articles."""
+    if not rowids:
+        return {}
+    marks = ",".join("?" * len(rowids))
+    rows = db.execute(f"SELECT rowid, day FROM articles WHERE rowid IN ({marks})", list(rowids))
+    return {row[0]: date.fromisoformat(row[1]) for row in rows}
+
+
 def articles_between(
     db: sqlite_utils.Database,
     start: date | None,

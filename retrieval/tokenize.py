@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .numbers import normalize_numbers
 
-TOKENIZER_VERSION = "3"
+TOKENIZER_VERSION = "4"
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HAS_CJK = re.compile(f"[{_CJK}]")
@@ -45,13 +45,15 @@ ENGLISH_STOP_WORDS = frozenset(
     themselves then there these they this those through to too under until up very was we were
     what when where which while who whom why will with would you your yours yourself yourselves
     s t tell show give news article articles please much many happen happened happening
-    update updates""".split()
+    update updates vs versus via""".split()
 )
 CHINESE_STOP_WORDS = frozenset(
     """的 了 是 在 和 与 及 或 对 吗 呢 吧 啊 呀 把 被 让 给 从 向 就 都 也 还 又 而 并 但 却 将 会 要 能
     这 那 这个 那个 这些 那些 之 其 什么 多少 怎么 怎样 如何 哪些 哪个 为什么 是否 有 有没有 个 一个
     我 我们 你 你们 他 他们 它 请 告诉 关于 一下 以及 进行 相关 情况 方面 新闻 消息 动态 进展 报道 哪 哪里
-    有关 一些 几 吗 么 呢 说 称 最 啥 谁""".split()
+    有关 一些 几 吗 么 呢 说 称 最 啥 谁
+    啥时候 什么时候 到底 究竟 是不是 是不 还是 那边 这边 怎么样 咋 咋样 为啥 干嘛 多大 多久 哪年 哪国 哪家 哪儿
+    靠谱 一共 总共 几种 几个 几年 了吗 没有 呗 嘛 哦 吧""".split()
 )
 STOP_WORDS = ENGLISH_STOP_WORDS | CHINESE_STOP_WORDS
 
@@ -139,6 +141,10 @@ class Tokenizer:
                 if term:
                     tokens.append(term)
         return tokens
+
+    def frequency(self, word: str) -> int:
+        """How often jieba's general dictionary has seen a Chinese word (0 if never)."""
+        return int(self._segmenter().FREQ.get(word) or 0)
 
     def _segment(self, chinese: str) -> list[str]:
         return self._segmenter().lcut(chinese, HMM=False)

@@ -56,6 +56,7 @@ def test_english_words_are_stemmed_so_their_forms_meet(tokenize):
 def test_dictionary_senses_are_translations_not_remarks():
     definition = "an exit/CL:個|个[ge4]/to speak/to export/(of a ship) to leave port/surname Chu/see 出口[x]"
     assert senses(definition) == ["exit", "speak", "export", "leave port"]
+    assert senses("(botany) fern; bracken; brake/quarter of a year") == ["fern", "bracken", "brake", "quarter of a year"]
 
 
 @pytest.mark.parametrize(("typed", "meant"), [("eath", "earth"), ("neodymum", "neodymium"), ("austrailia", "australia")])
