@@ -100,6 +100,7 @@ def hit_json(hit: Hit) -> dict:
         "topics": list(article.topics),
         "score": round(hit.score, 4),
         "bullets": list(hit.bullets),
+        "marks": list(hit.marks),
         "also": [
             {"title": seen.title, "date": seen.published.isoformat(), "source": seen.source} for seen in hit.also
         ],
@@ -108,7 +109,8 @@ def hit_json(hit: Hit) -> dict:
 
 def answer_json(answer: Answer) -> dict:
     notes = [note_text(ENGLISH, note) for note in answer.notes]
-    return {"query": answer.query, "results": [hit_json(hit) for hit in answer.hits], "notes": notes}
+    results = [hit_json(hit) for hit in answer.hits]
+    return {"query": answer.query, "answered": answer.answered and bool(results), "results": results, "notes": notes}
 
 
 def hit_text(number: int, hit: Hit, with_score: bool = True) -> str:
@@ -129,6 +131,8 @@ def answer_text(answer: Answer) -> str:
         lines.append("Empty question. Try: briefbot ask \"美澳稀土协议总金额是多少?\"")
     elif not answer.hits:
         lines.append(f"No articles match {answer.query!r}. See `briefbot topics` for what the corpus covers.")
+    elif not answer.answered:
+        lines.append("Nothing in the corpus answers this; closest:")
     lines += [hit_text(number, hit) for number, hit in enumerate(answer.hits, 1)]
     return "\n\n".join(lines)
 

@@ -11,10 +11,14 @@ import numpy as np
 
 from .index import B, K1, Index
 from .models import Article
+from .wants import Wants, direction_of, figures_in
 
 KEEP_SHARE = 0.35
 NEAR_IDENTICAL_BULLETS = 0.6
 FIGURE_BONUS = 1.5
+KIND_BONUS = 1.3  # a figure of the asked kind: a share for "what share", tons for "how many tons"
+DIRECTION_BONUS = 1.5  # a bullet that goes the asked way ("fell" for "which fell?")
+DIRECTION_PENALTY = 0.5  # ... and one that goes the other way
 MAX_BULLETS = 3
 
 Tokenize = Callable[[str], list[str]]
@@ -78,22 +82,20 @@ def pick_bullets(
     index: Index,
     tokenize: Tokenize,
     limit: int = MAX_BULLETS,
-    figures: bool = False,
+    wants: Wants = Wants(),
 ) -> list[tuple[str, ...]]:
     """For each article, the bullets that best match the question (token weights), best first."""
     terms = [bullet_ids(article, index, tokenize) for article in articles]
     average = index.bullets.average_length() if index.bullets is not None else 1.0
     scores = bullet_scores(terms, index.term_weights(weights), average)
-    return [choose(article, *each, limit, figures) for article, *each in zip(articles, terms, scores)]
+    return [choose(article, *each, limit, wants) for article, *each in zip(articles, terms, scores)]
 
 
-def choose(article: Article, terms: BulletIds, scores: np.ndarray, limit: int, figures: bool) -> tuple[str, ...]:
+def choose(article: Article, terms: BulletIds, scores: np.ndarray, limit: int, wants: Wants) -> tuple[str, ...]:
     """Up to `limit` bullets by score (`bullet_scores`), best first, each within KEEP_SHARE of
-    the best and unlike those chosen; the opening bullet when none matches. With `figures`,
-    bullets holding numbers count more."""
-    if figures:
-        bonus = [FIGURE_BONUS if _FIGURE.search(bullet) else 1.0 for bullet in article.bullets]
-        scores = scores * np.asarray(bonus)
+    the best and unlike those chosen; the opening bullet when none matches. Bullets that give
+    what the question wants count more: a figure (of the asked kind), the asked direction."""
+    scores = scores * np.asarray([wanted_bonus(bullet, wants) for bullet in article.bullets])
     order = sorted(range(len(scores)), key=lambda position: (-scores[position], position))
     chosen: list[int] = []
     best = scores[order[0]] if order else 0.0
@@ -108,6 +110,22 @@ def choose(article: Article, terms: BulletIds, scores: np.ndarray, limit: int, f
     if not chosen and article.bullets:
         chosen = [0]
     return tuple(article.bullets[position] for position in chosen)
+
+
+def wanted_bonus(bullet: str, wants: Wants) -> float:
+    """How much more a bullet counts for giving what the question wants."""
+    bonus = 1.0
+    if wants.figure and _FIGURE.search(bullet):
+        bonus *= FIGURE_BONUS
+        if wants.kinds and figures_in(bullet, wants.kinds):
+            bonus *= KIND_BONUS
+    if wants.directional:
+        said = direction_of(bullet)
+        if wants.direction and said:
+            bonus *= DIRECTION_BONUS if said == wants.direction else DIRECTION_PENALTY
+        elif said:
+            bonus *= DIRECTION_BONUS  # "rise or fall?": a bullet that says which answers
+    return bonus
 
 
 def similarity(left: Sequence, right: Sequence) -> float:

@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import BriefbotError
 from .index import CHINESE, NOT_CHINESE, Index
-from .lexicon import GENERAL_WORD_SHARE, Dictionary, english_forms, english_words, everyday
+from .lexicon import GENERAL_WORD_SHARE, Dictionary, english_forms, english_stems, everyday
 from .tokenize import STOP_WORDS, has_cjk, normalize
 
 Tokenize = Callable[[str], list[str]]
@@ -238,7 +238,7 @@ class Translator:
         if self.dictionary is None or has_cjk(token) or index.token_id(token) is not None:
             return token
         base = [lemma for lemma in english_forms(token) if index.token_id(lemma) is not None]
-        return base[0] if base else spelling_correction(token, index) or token
+        return (base[0] if base else None) or known_stem(token, index) or spelling_correction(token, index) or token
 
     def translations(self, token: str, index: Index) -> dict[str, float]:
         """A word's dictionary translations that the corpus uses, first senses weighing most;
@@ -277,13 +277,27 @@ def _sense_weight(rank: int, full: bool) -> float:
 
 
 SPELLING_MIN_LENGTH = 4
+STEM_MIN_LENGTH = 5
+STEM_MAX_CUT = 4
+
+
+def known_stem(token: str, index: Index) -> str | None:
+    """The longest corpus word that an unknown English word starts with, when it differs only
+    by a derivational ending ("refineri" -> refin, as "refinery" and "refining" share a root)."""
+    if not token.isalpha():
+        return None
+    for length in range(len(token) - 1, max(STEM_MIN_LENGTH, len(token) - STEM_MAX_CUT) - 1, -1):
+        if index.token_id(token[:length]) is not None:
+            return token[:length]
+    return None
+
 
 
 def spelling_correction(token: str, index: Index) -> str | None:
     """The corpus word a misspelt English word most likely means: within one edit (two for
     words of eight letters or more), the most widely used; None for a real English word the
     corpus simply does not use ("cup"), or a short one."""
-    if len(token) < SPELLING_MIN_LENGTH or not token.isalpha() or token in english_words():
+    if len(token) < SPELLING_MIN_LENGTH or not token.isalpha() or token in english_stems():
         return None
     from rapidfuzz.distance import Levenshtein
     from rapidfuzz.process import extract

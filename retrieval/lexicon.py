@@ -129,10 +129,18 @@ def _cedict_table(tokenize: Tokenize) -> Path:
 
 
 @lru_cache(maxsize=1)
-def english_words() -> frozenset[str]:
-    """Common English words, lower-cased (symspellpy's 82,765-word frequency list)."""
+def _english_word_list() -> tuple[str, ...]:
+    """English words, most frequent first (symspellpy's 82,765-word frequency list)."""
     path = resources.files("symspellpy").joinpath("frequency_dictionary_en_82_765.txt")
-    return frozenset(line.split(" ", 1)[0] for line in path.read_text(encoding="utf-8").splitlines() if line)
+    return tuple(line.split(" ", 1)[0] for line in path.read_text(encoding="utf-8").splitlines() if line)
+
+
+@lru_cache(maxsize=1)
+def english_stems() -> frozenset[str]:
+    """The stems of real English words: a question token among them is no misspelling."""
+    from .tokenize import stem_all
+
+    return frozenset(stem_all(_english_word_list()))
 
 
 COMMON_ENGLISH_WORDS = 1000  # the most frequent English words are general language, not a question's subject
@@ -141,11 +149,9 @@ COMMON_ENGLISH_WORDS = 1000  # the most frequent English words are general langu
 @lru_cache(maxsize=1)
 def common_english_stems() -> frozenset[str]:
     """Stems of the most frequent English words (the list is ordered by frequency)."""
-    from .tokenize import stem
+    from .tokenize import stem_all
 
-    path = resources.files("symspellpy").joinpath("frequency_dictionary_en_82_765.txt")
-    words = [line.split(" ", 1)[0] for line in path.read_text(encoding="utf-8").splitlines()[:COMMON_ENGLISH_WORDS]]
-    return frozenset(stem(word) for word in words)
+    return frozenset(stem_all(_english_word_list()[:COMMON_ENGLISH_WORDS]))
 
 
 @lru_cache(maxsize=1 << 14)

@@ -29,6 +29,7 @@ from .index import Index
 from .lexicon import GENERAL_WORD_SHARE, everyday
 from .models import SHANGHAI, Answer, Article, Hit, Note, Sighting
 from .scoring import top_documents
+from .wants import Wants, marks, question_wants
 from .tokenize import has_cjk
 
 MAX_QUESTION_CHARS = 512
@@ -103,7 +104,7 @@ def search(
     limit = max(k * CANDIDATE_FACTOR, POOL, DATE_CANDIDATES if scope else 0)
     bridge = translator is not None
     ranked, weights = candidates(db, index, tokenize, content, tokens, weights, limit, allowed, bridge, k)
-    hits, evidence = best_hits(db, ranked, weights, index, scope, k, asks_for_figures(text))
+    hits, evidence = best_hits(db, ranked, weights, index, scope, k, question_wants(text))
     terms = question_terms(index, groups, _frequency(tokenize))
     answered = bool(hits) and missing_share(terms) < MISSING_MAX and evidence_coverage(terms, hits, evidence) >= COVERAGE_MIN
     return Answer(text, hits, notes, strong_terms(weights), answered)
@@ -122,6 +123,18 @@ def evidence_coverage(terms: list[QuestionTerm], hits: Sequence[Hit], evidence: 
         bullets, _ = evidence.bullets(i)
         articles.append((evidence.titles[i], bullets.ids, bullets.lengths))
     return best_coverage(terms, articles)
+
+
+RARE_SHARE = 0.1  # a word in at most this share of documents is rare enough to mark
+
+
+def rare_terms(index: Index, weights: Mapping[str, float]) -> frozenset[str]:
+    """The question's words and close translations that few documents use: what to mark."""
+    return frozenset(
+        token
+        for token, weight in weights.items()
+        if weight >= STRONG_WEIGHT and 0 < index.document_frequency(token) <= max(1, index.size * RARE_SHARE)
+    )
 
 
 def strong_terms(weights: Mapping[str, float]) -> tuple[str, ...]:
@@ -212,7 +225,7 @@ def best_hits(
     index: Index,
     scope: DateScope | None,
     k: int,
-    figures: bool,
+    wants: Wants,
 ) -> tuple[list[Hit], Evidence]:
     """Rank the candidates by their evidence: the best passage (one bullet that holds the
     question beats question words scattered over a long report), the next best, the title and
@@ -229,9 +242,10 @@ def best_hits(
     at = {evidence.rowids[i]: i for i in order}
     hits = merge_duplicates([Hit(articles[evidence.rowids[i]], score[i], ()) for i in order], k)
     chosen = []
+    rare = rare_terms(index, weights)
     for hit in hits:
-        bullets = choose(hit.article, *evidence.bullets(at[hit.article.rowid]), MAX_BULLETS, figures)
-        chosen.append(Hit(hit.article, hit.score, bullets, hit.also))
+        bullets = choose(hit.article, *evidence.bullets(at[hit.article.rowid]), MAX_BULLETS, wants)
+        chosen.append(Hit(hit.article, hit.score, bullets, hit.also, marks(bullets, wants, rare)))
     return chosen, evidence
 
 
@@ -322,17 +336,6 @@ def _feedback(
     else:
         documents = [ids for ids in (index.title_ids(rowid) for rowid in best) if ids is not None]
     return feedback_terms(documents, index.ids_of(tokens), index, want_chinese=not has_cjk(content))
-
-
-_FIGURE_QUESTION = re.compile(
-    r"(?i)多少|几[个种家年月天吨]|[数产储销用存总]量|消费量|数目|比例|金额|规模|份额|占比|百分|多[大深高长久重]|深度|"
-    r"how\s+(?:much|many|deep|large|big|long)|number|percent|share|amount|\bin\s+tons\b|figure"
-)
-
-
-def asks_for_figures(question: str) -> bool:
-    """A question that wants a number: bullets with figures answer it."""
-    return bool(_FIGURE_QUESTION.search(question))
 
 
 _PUNCTUATION = re.compile(r"[\W_]+")

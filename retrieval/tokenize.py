@@ -73,6 +73,13 @@ def stem(word: str) -> str:
     return _stemmer().stemWord(word)
 
 
+def stem_all(words: Iterable[str]) -> list[str]:
+    """The stems of many plain words at once (no possessives to cut): one call into the stemmer."""
+    return _stemmer().stemWords([word for word in words if len(word) > 3 and word.isalpha()]) + [
+        word for word in words if len(word) <= 3 or not word.isalpha()
+    ]
+
+
 @lru_cache(maxsize=1)
 def _stemmer():
     import snowballstemmer

@@ -1,0 +1,114 @@
+"""What a question asks for beyond its words: a kind of figure (an amount of money, a share,
+a quantity, a time) and a direction (fell or rose, loss or gain). Bullets that give that
+kind of figure, in that direction, answer it; the figure is what a reader sees marked.
+
+The word lists here are general English and Chinese (question words, units, verbs of
+rising and falling), not words of any one corpus.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+UP, DOWN = 1, -1
+
+_KIND_QUESTIONS = {
+    "share": r"占比|比例|份额|百分之|百分比|多少\s*%|几成|percent|percentage|\bshare\b|proportion|what\s+fraction",
+    "money": r"多少钱|金额|资金|投资|投了|花了|美元|人民币|亏了多少|赚了多少|营收|利润|市值|how\s+much\s+(?:money|did|does|is|was|will)|"
+    r"\bcost|\bprice|\bworth\b|\binvest|\bdollars?\b|\bfund|revenue|profit|\bloss\b|\bdebt",
+    "quantity": r"多少吨|几吨|吨|公斤|产量|储量|产能|出口量|进口量|how\s+many\s+tons|\btons?\b|tonnes|\bkg\b|kilograms?|output|"
+    r"production|reserves?|capacity",
+    "time": r"什么时候|何时|哪年|哪一年|几月|几号|哪天|多久|截止|期限|\bwhen\b|what\s+year|which\s+year|deadline|how\s+long|\bby\s+when",
+    "count": r"多少[个家种项份名人]|几[个家种项份名]|how\s+many|number\s+of",
+}
+_KINDS = {kind: re.compile(f"(?i){pattern}") for kind, pattern in _KIND_QUESTIONS.items()}
+_ANY_FIGURE = re.compile(
+    r"(?i)多少|几[个种家年月天吨]|[数产储销用存总]量|消费量|数目|比例|金额|规模|份额|占比|百分|多[大深高长久重]|深度|"
+    r"how\s+(?:much|many|deep|large|big|long)|number|percent|share|amount|\bin\s+tons\b|figure"
+)
+
+_UP_WORDS = (
+    r"涨|上升|增长|增加|提高|提升|盈利|赚|攀升|走高|飙升|回升|扩大|"
+    r"\b(?:ris(?:e|es|ing|en)|rose|increas\w*|gr(?:ow|ew|own|ows|owing|owth)|gain\w*|up|surg\w*|jump\w*|climb\w*|higher|"
+    r"soar\w*|profit\w*|boost\w*|rebound\w*|expand\w*)\b"
+)
+_DOWN_WORDS = (
+    r"跌|下降|减少|降低|亏|下滑|回落|萎缩|赤字|缩水|"
+    r"\b(?:fall\w*|fell|drop\w*|declin\w*|decreas\w*|down|los(?:e|es|ing|s|ses)|lost|plung\w*|slump\w*|lower\w*|"
+    r"shr(?:ink|ank|unk)\w*|deficit\w*|sl(?:id|ide|ides)|tumbl\w*)\b"
+)
+UP_PATTERN = re.compile(f"(?i){_UP_WORDS}")
+DOWN_PATTERN = re.compile(f"(?i){_DOWN_WORDS}")
+
+_NUMBER = r"\d[\d,]*(?:\.\d+)?"
+_FIGURES = {
+    "share": re.compile(rf"{_NUMBER}\s?%|百分之[零一二两三四五六七八九十百点]+"),
+    "money": re.compile(
+        rf"(?i)(?:US)?\$\s?{_NUMBER}(?:\s?(?:trillion|billion|million|bn|mn|[kmb])\b)?|"
+        rf"{_NUMBER}\s?(?:trillion|billion|million)?\s?(?:dollars|yuan|euros?|yen|rubles?)\b|{_NUMBER}\s?(?:亿|万)?(?:美元|元|日元|卢布|欧元)"
+    ),
+    "quantity": re.compile(
+        rf"(?i){_NUMBER}\s?(?:million|thousand|billion)?\s?(?:metric\s+)?(?:tons|tonnes|ton|kilograms|kg|吨|公斤|万吨|千克)"
+    ),
+    "time": re.compile(
+        r"(?i)\b(?:by\s+|before\s+|until\s+)?(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:,\s*\d{4})?"
+        r"|\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*(?:\s+\d{4})?|(?:19|20)\d\d(?:-\d\d){0,2})\b"
+        r"|\d{4}年(?:\d{1,2}月(?:\d{1,2}日)?)?|\d{1,2}月\d{1,2}日"
+    ),
+}
+_FIGURES["count"] = re.compile(rf"(?i){_NUMBER}(?:\s?(?:trillion|billion|million|thousand))?")
+
+
+@dataclass(frozen=True)
+class Wants:
+    """What a question asks for: whether a figure answers it, which kinds, and a direction
+    (UP, DOWN, or 0 for none or both: "did it rise or fall" wants either, stated)."""
+
+    figure: bool = False
+    kinds: tuple[str, ...] = ()
+    direction: int = 0
+    directional: bool = False  # asks which way something went
+
+
+def question_wants(question: str) -> Wants:
+    """What the question asks for, from its question words, units and direction words."""
+    kinds = tuple(kind for kind, pattern in _KINDS.items() if pattern.search(question))
+    up, down = bool(UP_PATTERN.search(question)), bool(DOWN_PATTERN.search(question))
+    direction = UP if up and not down else DOWN if down and not up else 0
+    return Wants(bool(kinds) or bool(_ANY_FIGURE.search(question)), kinds, direction, up or down)
+
+
+def direction_of(text: str) -> int:
+    """UP, DOWN or 0: which way a bullet says something went (0 for neither or both)."""
+    up, down = bool(UP_PATTERN.search(text)), bool(DOWN_PATTERN.search(text))
+    return UP if up and not down else DOWN if down and not up else 0
+
+
+def figures_in(text: str, kinds: tuple[str, ...]) -> list[str]:
+    """The figures of the wanted kinds in a bullet (any number when no kind is named), in order."""
+    found: list[tuple[int, str]] = []
+    for kind in kinds or ("count",):
+        found += [(match.start(), match.group().strip()) for match in _FIGURES[kind].finditer(text)]
+    return [figure for _, figure in sorted(found) if any(ch.isdigit() for ch in figure) or "百分之" in figure]
+
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’-]*")
+MARKED_BULLETS = 2  # marks go on the bullets a reader sees first
+
+
+def marks(bullets: tuple[str, ...], wants: Wants, rare_terms: frozenset[str]) -> tuple[str, ...]:
+    """What to show bold in a hit's first bullets: the figure that answers (the first of the
+    asked kind in each bullet) when the question wants one; else the question's rare words
+    as the bullets write them."""
+    from .tokenize import english_term
+
+    found: list[str] = []
+    for bullet in bullets[:MARKED_BULLETS]:
+        if wants.figure:
+            figures = figures_in(bullet, wants.kinds) or figures_in(bullet, ())
+            found += figures[:1]
+            continue
+        found += [word.group() for word in _WORD.finditer(bullet) if english_term(word.group()) in rare_terms]
+        found += [term for term in rare_terms if len(term) > 1 and not term.isascii() and term in bullet]
+    return tuple(dict.fromkeys(mark for mark in found if mark))

@@ -1,0 +1,106 @@
+"""Answers as a reader checks them: an honest refusal when the corpus has nothing, the bullet
+that goes the asked way, the figure that answers marked, and prose split into sentences."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from retrieval.parse import split_bullets
+from retrieval.wants import DOWN, UP, direction_of, figures_in, question_wants
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who won the 2026 World Cup?",
+        "今天上海天气怎么样",
+        "What is the Brent crude price today?",
+        "特斯拉上季度交付了多少辆车",
+        "Iluka Resources Eneabba refinery start date",
+    ],
+)
+def test_the_corpus_says_when_it_cannot_answer(seeded_library, question):
+    answer = seeded_library.ask(question)
+    assert not answer.answered
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "美澳稀土协议总金额是多少?",
+        "how much did China's rare earth exports to the US drop in September",
+        "莱纳斯马来西亚工厂",
+        "gallium refinery in Western Australia",
+        "日本海底稀土泥开采深度",
+    ],
+)
+def test_questions_the_corpus_answers_are_answered(seeded_library, question):
+    assert seeded_library.ask(question).answered
+
+
+def test_a_refusal_lists_the_closest_articles_under_a_heading_that_says_so(tmp_path):
+    db = str(tmp_path / "cli.db")
+    text = CliRunner().invoke(cli, ["ask", "Who won the 2026 World Cup?", "--db", db])
+    assert text.exit_code == 0
+    assert text.output.startswith("Nothing in the corpus answers this; closest:\n\n1. ")
+    data = json.loads(CliRunner().invoke(cli, ["ask", "--json", "Who won the 2026 World Cup?", "--db", db]).output)
+    assert data["answered"] is False and data["results"]
+    answered = json.loads(CliRunner().invoke(cli, ["ask", "--json", "美澳稀土协议总金额是多少?", "--db", db]).output)
+    assert answered["answered"] is True
+
+
+@pytest.mark.parametrize(
+    ("question", "direction"),
+    [
+        ("Which rare earth stocks fell?", DOWN),
+        ("哪些稀土股涨了", UP),
+        ("did exports rise or fall", 0),
+        ("MP Materials 亏损多少", DOWN),
+    ],
+)
+def test_a_question_says_which_way_it_asks_about(question, direction):
+    assert question_wants(question).direction == direction
+
+
+def test_a_question_about_falling_stocks_leads_with_the_bullet_about_falls(seeded_library):
+    hit = seeded_library.ask("Which rare earth stocks fell?").hits[0]
+    assert direction_of(hit.bullets[0]) == DOWN
+
+
+def test_a_question_about_a_loss_leads_with_the_loss_not_the_rise(seeded_library):
+    hit = seeded_library.ask("Is MP Materials losing money?").hits[0]
+    assert "loss" in hit.bullets[0]
+
+
+@pytest.mark.parametrize(
+    ("bullet", "kinds", "figures"),
+    [
+        ("a total value of $8.5 billion, with $1 billion each", ("money",), ["$8.5 billion", "$1 billion"]),
+        ("China holds 44 million tons, about 48% of the world", ("share",), ["48%"]),
+        ("China holds 44 million tons, about 48% of the world", ("quantity",), ["44 million tons"]),
+        ("a roadmap due by December 1, 2025", ("time",), ["by December 1, 2025"]),
+    ],
+)
+def test_figures_of_the_asked_kind_are_found_in_a_bullet(bullet, kinds, figures):
+    assert figures_in(bullet, kinds) == figures
+
+
+def test_the_figure_that_answers_is_marked_and_corpus_wide_words_are_not(seeded_library):
+    hit = seeded_library.ask("美澳稀土协议总金额是多少?").hits[0]
+    assert hit.marks[0] == "$8.5 billion"
+    assert not {"rare", "earth", "rare earth", "billion"} & {mark.lower() for mark in hit.marks}
+
+
+def test_chinese_prose_is_split_into_sentences_that_are_passages():
+    body = "中国掌握全球约70%的加工能力。俄罗斯的产量仅为2600吨!美国呢?只有3%。"
+    assert split_bullets(body) == ("中国掌握全球约70%的加工能力。", "俄罗斯的产量仅为2600吨!", "美国呢?", "只有3%。")
+
+
+def test_a_prose_article_is_not_everyones_first_answer(seeded_library):
+    questions = ["老美自己的稀土加工能力占全球多少", "美国哪些军工企业缺稀土", "日本对中国稀土依赖"]
+    firsts = {seeded_library.ask(question).hits[0].article.title for question in questions}
+    assert len(firsts) == len(questions)
