@@ -31,6 +31,7 @@ class Call:
 
     method: str
     params: dict[str, Any]
+    result: Any = None  # what the fake answered, e.g. the sent message with its message_id
 
     @property
     def text(self) -> str:
@@ -81,12 +82,15 @@ class FakeTelegram:
 
     def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict]:
         """The status and JSON body Telegram would answer `method` with."""
+        call = Call(method, params)
         with self.lock:
-            self.calls.append(Call(method, params))
+            self.calls.append(call)
         handler = getattr(self, f"_{method}", None)
         if handler is None:
             return 200, {"ok": True, "result": True}
-        return handler(params)
+        status, body = handler(params)
+        call.result = body.get("result")
+        return status, body
 
     @staticmethod
     def _ok(result: Any) -> tuple[int, dict]:
