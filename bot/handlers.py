@@ -674,7 +674,7 @@ def _settings_text(context: ContextTypes.DEFAULT_TYPE, chat_id: int, language: s
         "settings_head",
         target=text(language, "this_chat"),
         tz=render.escape(_timezone_name(context, chat_id)),
-        language=text(language, "language_name"),
+        language_name=text(language, "language_name"),
     )
 
 

@@ -440,9 +440,11 @@ def visible_text(html_text: str) -> str:
 class BotHarness:
     """The real Application with a FakeRequest, fed updates one at a time on its own loop."""
 
-    def __init__(self, application) -> None:
+    def __init__(self, application, api: FakeTelegram | None = None) -> None:
+        """`api`: the FakeTelegram behind a FakeTelegramServer the application talks to over
+        loopback HTTP; by default the one behind the application's FakeRequest."""
         self.application = application
-        self.api: FakeTelegram = application.bot.request.api
+        self.api: FakeTelegram = api or application.bot.request.api
         self.loop = asyncio.new_event_loop()
         self.run(application.initialize())
 
