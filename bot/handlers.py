@@ -41,7 +41,7 @@ DIGEST_DAYS = 7
 UPLOAD_LIMIT_MB = 20
 ADMIN_STATUSES = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
 _WINDOW = re.compile(r"^(\d{1,4})d$", re.IGNORECASE)
-_TIME_LIKE = re.compile(r"^\d{1,4}[:.：h]\d{0,3}$|^\d{1,2}:\S*$", re.IGNORECASE)
+_TIME_LIKE = re.compile(r"^\d{1,4}[:.：h]\d{0,3}$|^\d{1,2}:\S*$|^\d{3,4}$", re.IGNORECASE)
 _WEEKDAY_NAMES = {
     **{name[:3].lower(): n for n, name in enumerate(WEEKDAYS[ENGLISH])},
     **{name.lower(): n for n, name in enumerate(WEEKDAYS[ENGLISH])},
@@ -546,6 +546,9 @@ async def subscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         return
     if not await _may_manage(update, context, target):
         await query.answer(text(language, "admins_only"), show_alert=True)
+        return
+    if not steps and update.effective_chat.type == ChatType.CHANNEL:
+        await query.answer(text(language, "channel_from_private"), show_alert=True)
         return
     await query.answer()
     shown = render.escape((await _topic_labels(context, [topic], language))[topic])

@@ -14,7 +14,7 @@ from bot import schedule
 from bot.app import Settings, build_application, post_init
 from retrieval import subscriptions
 from retrieval.subscriptions import Subscription
-from tests.exports import export_text
+from tests.exports import ingest_synthetic, synthetic_titles
 from tests.fake_telegram import (
     BOT_ID,
     BOT_USERNAME,
@@ -341,68 +341,31 @@ def deliver(bot, library, chat_id=1001, topic="稀土联盟"):
     return bot.run(schedule.deliver(bot.application.bot, library, chat_id, topic))
 
 
-def ingest_new(library, folder, topic: str, count: int, first: int = 0) -> None:
-    """Ingest `count` new articles of `topic` (dated 2024, older than the corpus)."""
-    path = folder / f"new_{topic}_{first}.txt"
-    path.write_text(export_text(topic, count, first), encoding="utf-8")
-    library.ingest([path])
-
-
-def delivered_titles(calls) -> list[str]:
-    return [title for call in replies(calls) for title in re.findall(r"合成标题 \d+ 稀土", call.text)]
-
-
-def test_the_first_delivery_is_the_three_most_recent_then_only_what_is_new(bot, seeded_library, tmp_path):
-    subscribe_directly(seeded_library, topic="钕")
-    assert deliver(bot, seeded_library, topic="钕") == 3
-    [recent] = replies(bot.api.calls)
-    assert recent.text.startswith("<b>Recent in neodymium (钕)</b>")
-    assert [numbered(recent.text, n) for n in (1, 2, 3, 4)] == [True, True, True, False]
-    assert deliver(bot, seeded_library, topic="钕") == 0
-    ingest_new(seeded_library, tmp_path, "钕", 1)
-    bot.api.calls.clear()
-    assert deliver(bot, seeded_library, topic="钕") == 1
-    assert replies(bot.api.calls)[0].text.startswith("<b>New in neodymium (钕)</b>")
-    assert delivered_titles(bot.api.calls) == ["合成标题 0 稀土"]
-
-
-def test_fifteen_new_articles_between_two_runs_all_arrive_once(bot, seeded_library, tmp_path):
-    subscribe_directly(seeded_library, topic="钕")
-    deliver(bot, seeded_library, topic="钕")
-    ingest_new(seeded_library, tmp_path, "钕", 15, first=100)
-    bot.api.calls.clear()
-    assert deliver(bot, seeded_library, topic="钕") == 15
-    assert deliver(bot, seeded_library, topic="钕") == 0
-    titles = delivered_titles(bot.api.calls)
-    assert sorted(titles) == sorted(f"合成标题 {n} 稀土" for n in range(100, 115))
-    assert_valid_html(bot.api.calls)
-
-
 def test_a_long_delivery_is_paged_and_every_message_carries_its_buttons_last(bot, seeded_library, tmp_path):
     subscribe_directly(seeded_library, topic="钕")
     deliver(bot, seeded_library, topic="钕")
-    ingest_new(seeded_library, tmp_path, "钕", 60)
+    ingest_synthetic(seeded_library, tmp_path, "钕", 60)
     bot.api.calls.clear()
     assert deliver(bot, seeded_library, topic="钕") == 60
     sent = replies(bot.api.calls)
     assert len(sent) > 1 and all(len(c.text) <= 4096 for c in sent)
     assert [("reply_markup" in c.params) for c in sent] == [False] * (len(sent) - 1) + [True]
-    assert len(set(delivered_titles(sent))) == 60
+    assert len(set(synthetic_titles(c.text for c in replies(sent)))) == 60
 
 
 def test_delivery_failing_midway_resumes_without_repeats(bot, seeded_library, tmp_path):
     subscribe_directly(seeded_library, topic="钕")
     deliver(bot, seeded_library, topic="钕")
-    ingest_new(seeded_library, tmp_path, "钕", 60)
+    ingest_synthetic(seeded_library, tmp_path, "钕", 60)
     bot.api.calls.clear()
     bot.api.sends_before_failure = 1
     with pytest.raises(TelegramError):
         deliver(bot, seeded_library, topic="钕")
-    first = delivered_titles(bot.api.calls[:1])
+    first = synthetic_titles(c.text for c in replies(bot.api.calls)[:1])
     bot.api.sends_before_failure = None
     bot.api.calls.clear()
     deliver(bot, seeded_library, topic="钕")
-    rest = delivered_titles(bot.api.calls)
+    rest = synthetic_titles(c.text for c in replies(bot.api.calls))
     assert first and rest and not set(first) & set(rest)
     assert len(set(first) | set(rest)) == 60
 

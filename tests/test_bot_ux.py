@@ -14,7 +14,7 @@ from bot import render, schedule
 from bot.app import post_init
 from retrieval import subscriptions
 from retrieval.models import Answer
-from tests.exports import export_text
+from tests.exports import ingest_synthetic, synthetic_titles
 from tests.fake_telegram import (
     BOT_ID,
     BOT_USERNAME,
@@ -73,16 +73,6 @@ def tap(bot, call, label: str, sender=ANA):
 
 def deliver(bot, library, chat_id=1001, topic="钕"):
     return bot.run(schedule.deliver(bot.application.bot, library, chat_id, topic))
-
-
-def ingest_new(library, folder, count: int, first: int = 0) -> None:
-    path = folder / f"new_{first}.txt"
-    path.write_text(export_text("钕", count, first), encoding="utf-8")
-    library.ingest([path])
-
-
-def new_titles(calls) -> list[str]:
-    return [title for call in messages(calls) for title in re.findall(r"合成标题 \d+ 稀土", call.text)]
 
 
 # --- Answer first -----------------------------------------------------------------------------
@@ -215,9 +205,10 @@ def test_an_english_topic_name_subscribes_to_the_chinese_topic(bot, seeded_libra
     assert (stored.topic, stored.frequency) == ("钕", "daily")
 
 
-def test_a_bad_time_gets_a_precise_reply_and_nothing_is_stored(bot, seeded_library):
-    reply = only_message(bot.send(message_update("/subscribe 钕 weekly 25:00")))
-    assert visible_text(reply.text) == "25:00 isn't a time — use HH:MM (24 h)."
+@pytest.mark.parametrize("bad", ["25:00", "7:5", "0860", "12:60"])
+def test_a_bad_time_gets_a_precise_reply_and_nothing_is_stored(bot, seeded_library, bad):
+    reply = only_message(bot.send(message_update(f"/subscribe 钕 weekly {bad}")))
+    assert visible_text(reply.text) == f"{bad} isn't a time — use HH:MM (24 h)."
     assert subscriptions.for_chat(seeded_library.db, 1001) == []
 
 
@@ -282,14 +273,15 @@ def test_the_first_delivery_is_recent_then_nothing_until_something_new_then_all_
     assert all(title in visible_text(recent.text) for title in newest)
     bot.api.calls.clear()
     assert deliver(bot, seeded_library) == 0 and bot.api.calls == []
-    ingest_new(seeded_library, tmp_path, 1)
+    ingest_synthetic(seeded_library, tmp_path, "钕", 1)
     assert deliver(bot, seeded_library) == 1
-    assert new_titles(bot.api.calls) == ["合成标题 0 稀土"]
-    ingest_new(seeded_library, tmp_path, 15, first=100)
+    assert synthetic_titles(c.text for c in messages(bot.api.calls)) == ["合成标题 0 稀土"]
+    ingest_synthetic(seeded_library, tmp_path, "钕", 15, first=100)
     bot.api.calls.clear()
     assert deliver(bot, seeded_library) == 15
     assert deliver(bot, seeded_library) == 0
-    assert sorted(new_titles(bot.api.calls)) == sorted(f"合成标题 {n} 稀土" for n in range(100, 115))
+    fifteen = synthetic_titles(c.text for c in messages(bot.api.calls))
+    assert sorted(fifteen) == sorted(f"合成标题 {n} 稀土" for n in range(100, 115))
     assert all(render.telegram_length(c.text) <= 4096 for c in messages(bot.api.calls))
 
 
