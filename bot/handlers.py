@@ -14,7 +14,6 @@ from pathlib import Path
 
 from telegram import (
     ForceReply,
-    InlineKeyboardMarkup,
     InlineQueryResultArticle,
     InputTextMessageContent,
     Message,
@@ -93,9 +92,7 @@ async def _db(context: ContextTypes.DEFAULT_TYPE, function, *args):
     return await schedule.on_database(_library(context), function, *args)
 
 
-async def _send(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, html_text: str, reply_markup=None
-) -> Message:
+async def _send(update: Update, context: ContextTypes.DEFAULT_TYPE, html_text: str, reply_markup=None) -> Message:
     """Reply to the message, or, for a button, post in its chat."""
     if update.callback_query is None and update.effective_message is not None:
         return await update.effective_message.reply_text(html_text, reply_markup=reply_markup)
@@ -310,7 +307,9 @@ async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await send_digest(update, context, topic, DIGEST_DAYS)
 
 
-async def send_digest(update: Update, context: ContextTypes.DEFAULT_TYPE, topic_or_query: str, days: int | None) -> None:
+async def send_digest(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, topic_or_query: str, days: int | None
+) -> None:
     result = await asyncio.to_thread(_library(context).digest, topic_or_query, days)
     await _send_all(update, context, render.digest_messages(result, _language(update, context)))
 
@@ -368,7 +367,10 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         answer = await asyncio.to_thread(library.ask, question, INLINE_RESULTS)
         hits = answer.hits
     else:
-        hits = [Hit(article, 0.0, article.bullets[:2]) for article in await asyncio.to_thread(library.latest, INLINE_RESULTS)]
+        hits = [
+            Hit(article, 0.0, article.bullets[:2])
+            for article in await asyncio.to_thread(library.latest, INLINE_RESULTS)
+        ]
     results, seen = [], set()
     for hit in hits[:INLINE_RESULTS]:
         if hit.article.uid in seen:
@@ -493,7 +495,10 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         labels = await _topic_labels(context, [s.topic for s in summaries], language)
         choices = [(render.topic_key(s.topic), labels[s.topic]) for s in summaries]
         await _send(
-            update, context, text(language, "pick_topic", target=label), render.subscribe_topics_keyboard(chat_id, choices)
+            update,
+            context,
+            text(language, "pick_topic", target=label),
+            render.subscribe_topics_keyboard(chat_id, choices),
         )
         return
     at = weekday = frequency = None
@@ -553,11 +558,18 @@ async def subscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     await query.answer()
     shown = render.escape((await _topic_labels(context, [topic], language))[topic])
     if not steps:
-        await _send(update, context, text(language, "pick_frequency", topic=shown), render.frequency_keyboard(target, key, language))
+        await _send(
+            update,
+            context,
+            text(language, "pick_frequency", topic=shown),
+            render.frequency_keyboard(target, key, language),
+        )
         return
     frequency = steps[0]
     if frequency == "w":
-        await query.edit_message_text(text(language, "pick_weekday", topic=shown), reply_markup=render.weekday_keyboard(target, key, language))
+        await query.edit_message_text(
+            text(language, "pick_weekday", topic=shown), reply_markup=render.weekday_keyboard(target, key, language)
+        )
         return
     weekday = int(frequency[1:]) if frequency[1:].isdigit() else subscriptions.DEFAULT_WEEKDAY
     words = _frequency_words(language, "weekly" if frequency.startswith("w") else "daily", weekday % 7)
@@ -698,14 +710,18 @@ async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     elif len(args) == 2 and args[0].lower() in ("language", "lang"):
         language = CHINESE if args[1].lower().startswith("zh") or args[1] == "中文" else ENGLISH
         await _change_settings(context, chat_id, language=language)
-    await _send(update, context, _settings_text(context, chat_id, language), render.settings_keyboard(chat_id, language))
+    await _send(
+        update, context, _settings_text(context, chat_id, language), render.settings_keyboard(chat_id, language)
+    )
 
 
 async def _change_settings(context: ContextTypes.DEFAULT_TYPE, chat_id: int, **changes: str) -> None:
     """Save the chat's settings and move its subscription jobs to its (new) time zone."""
     library = _library(context)
     current = await _db(context, state.settings, chat_id)
-    chosen = state.ChatSettings(chat_id, changes.get("timezone", current.timezone), changes.get("language", current.language))
+    chosen = state.ChatSettings(
+        chat_id, changes.get("timezone", current.timezone), changes.get("language", current.language)
+    )
     await _db(context, state.save_settings, chosen)
     tz = schedule.chat_timezone(library, chat_id, context.bot_data["settings"].timezone)
     for subscription in await _db(context, subscriptions.for_chat, chat_id):
@@ -727,14 +743,18 @@ async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     await query.answer()
     if what == "tz" and not value:
-        await query.edit_message_text(text(language, "settings_pick_timezone"), reply_markup=render.timezone_keyboard(chat_id))
+        await query.edit_message_text(
+            text(language, "settings_pick_timezone"), reply_markup=render.timezone_keyboard(chat_id)
+        )
         return
     if what == "tz" and state.zone(value) is not None:
         await _change_settings(context, chat_id, timezone=str(state.zone(value)))
     elif what == "lang" and value in (ENGLISH, CHINESE):
         await _change_settings(context, chat_id, language=value)
         language = value
-    await query.edit_message_text(_settings_text(context, chat_id, language), reply_markup=render.settings_keyboard(chat_id, language))
+    await query.edit_message_text(
+        _settings_text(context, chat_id, language), reply_markup=render.settings_keyboard(chat_id, language)
+    )
 
 
 def _is_owner(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -768,7 +788,11 @@ async def ingest_document(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             counts = await asyncio.to_thread(_library(context).ingest, [path])
         except ParseError as error:
             reply = text(
-                language, "ingest_failed", name=render.shown_query(name), line=error.line, reason=render.escape(error.reason)
+                language,
+                "ingest_failed",
+                name=render.shown_query(name),
+                line=error.line,
+                reason=render.escape(error.reason),
             )
             await message.reply_text(reply)
             return

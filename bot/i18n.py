@@ -52,14 +52,18 @@ WEEKDAYS = {
 
 DESCRIPTIONS = {
     ENGLISH: (
-        "Ask about rare earths, export controls and the US–China contest, in English or Chinese. "
-        "I answer from a corpus of news briefs: the article, its date and source, and the lines that "
-        "answer. Topic digests on demand or on a schedule.",
+        (
+            "Ask about rare earths, export controls and the US–China contest, in English or Chinese. "
+            "I answer from a corpus of news briefs: the article, its date and source, and the lines that "
+            "answer. Topic digests on demand or on a schedule."
+        ),
         "Answers from rare-earth and export-control news, in English or Chinese.",
     ),
     CHINESE: (
-        "用中文或英文询问稀土、出口管制和中美博弈。我从新闻摘要资料中作答:文章、日期、来源,以及回答问题的要点。"
-        "可随时查看主题摘要,也可定时订阅。",
+        (
+            "用中文或英文询问稀土、出口管制和中美博弈。我从新闻摘要资料中作答:文章、日期、来源,以及回答问题的要点。"
+            "可随时查看主题摘要,也可定时订阅。"
+        ),
         "稀土与出口管制新闻问答,中英文皆可。",
     ),
 }

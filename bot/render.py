@@ -28,6 +28,9 @@ ANSWER_BUDGET = 1200  # characters of one private-chat answer page
 ANSWER_PAGE_SIZE = 3
 ANSWER_BULLET_LIMIT = 320
 ANSWER_TITLE_LIMIT = 120
+MIN_BULLET_LIMIT = 80
+POSITION_ROOM = 40  # characters kept for the "4–6 of 15" line
+ALSO_SHOWN = 3  # other outlets named on a merged story
 DEEP_LINK_LIMIT = 64  # Telegram's limit on a /start payload: A-Z, a-z, 0-9, _ and -
 TOPIC_DEEP_LINK = "topic_"
 WORD_ENDING = 4  # letters a highlighted word may run past its stem
@@ -152,11 +155,12 @@ def marked(raw: str, marks: Sequence[str]) -> str:
 
 
 def also_line(also: Sequence[Sighting], language: str) -> str:
-    """"also: outlet, date; …" for the other outlets and days that carried a merged story."""
+    """ "also: outlet, date; …" for the other outlets and days that carried a merged story."""
     sightings = "; ".join(
-        ", ".join(part for part in (escape(s.source.strip()), f"{s.published:%Y-%m-%d}") if part) for s in also
+        ", ".join(part for part in (escape(s.source.strip()), f"{s.published:%Y-%m-%d}") if part)
+        for s in also[:ALSO_SHOWN]
     )
-    return text(language, "also", sightings=sightings)
+    return text(language, "also", sightings=sightings + ("; …" if len(also) > ALSO_SHOWN else ""))
 
 
 def reader_bullets(bullets: Sequence[str], language: str) -> list[str]:
@@ -200,7 +204,9 @@ def article_card(
     return card
 
 
-def hit_card(hit: Hit, language: str, number: int | None = None, bullets: int = 2, bullet_limit: int = BULLET_LIMIT) -> str:
+def hit_card(
+    hit: Hit, language: str, number: int | None = None, bullets: int = 2, bullet_limit: int = BULLET_LIMIT
+) -> str:
     """A hit's card: its leading bullet (the one that answers) and at most `bullets` - 1 more."""
     chosen = reader_bullets(hit.bullets or hit.article.bullets[:1], language)[:bullets]
     return article_card(hit.article, chosen, language, number, hit.marks, hit.also, bullet_limit)
@@ -234,37 +240,38 @@ def answer_pages(answer: Answer, language: str, budget: int = ANSWER_BUDGET) -> 
     if len(pages) > 1:
         total = len(answer.hits)
         pages = [
-            Page(f"{p.html}\n\n<i>{text(language, 'position', first=p.first + 1, last=p.last, total=total)}</i>", p.first, p.last)
+            Page(
+                f"{p.html}\n\n<i>{text(language, 'position', first=p.first + 1, last=p.last, total=total)}</i>",
+                p.first,
+                p.last,
+            )
             for p in pages
         ]
     return pages
 
 
 def _answer_page(answer: Answer, language: str, head: list[str], first: int, budget: int) -> Page:
-    position_room = 40
-    room = budget - position_room
+    """The page from hit `first`: as many of the next ANSWER_PAGE_SIZE hits as fit with one
+    bullet each (at least one), then a second bullet for each, in rank order, while it fits;
+    bullets are clipped shorter only when one article alone does not fit."""
+    room = budget - POSITION_ROOM
 
-    def size(blocks: list[str]) -> int:
-        return telegram_length("\n\n".join(blocks))
+    def page(bullets: dict[int, int], limit: int = ANSWER_BULLET_LIMIT) -> str:
+        cards = [hit_card(answer.hits[n], language, n + 1, count, limit) for n, count in bullets.items()]
+        return "\n\n".join(head + cards)
 
-    chosen: list[int] = []
+    bullets: dict[int, int] = {}
     for number in range(first, min(first + ANSWER_PAGE_SIZE, len(answer.hits))):
-        card = hit_card(answer.hits[number], language, number + 1, 1, ANSWER_BULLET_LIMIT)
-        if chosen and size(head + [hit_card(answer.hits[n], language, n + 1, 1, ANSWER_BULLET_LIMIT) for n in chosen] + [card]) > room:
+        if bullets and telegram_length(page({**bullets, number: 1})) > room:
             break
-        chosen.append(number)
-    bullets = {number: 1 for number in chosen}
-    for number in chosen:
-        trial = {**bullets, number: 2}
-        cards = [hit_card(answer.hits[n], language, n + 1, trial[n], ANSWER_BULLET_LIMIT) for n in chosen]
-        if size(head + cards) <= room:
-            bullets = trial
+        bullets[number] = 1
+    for number in list(bullets):
+        if telegram_length(page({**bullets, number: 2})) <= room:
+            bullets[number] = 2
     limit = ANSWER_BULLET_LIMIT
-    cards = [hit_card(answer.hits[n], language, n + 1, bullets[n], limit) for n in chosen]
-    while size(head + cards) > room and limit > 80:
+    while telegram_length(page(bullets, limit)) > room and limit > MIN_BULLET_LIMIT:
         limit -= 40
-        cards = [hit_card(answer.hits[n], language, n + 1, bullets[n], limit) for n in chosen]
-    return Page("\n\n".join(head + cards), first, chosen[-1] + 1)
+    return Page(page(bullets, limit), first, max(bullets) + 1)
 
 
 def page_keyboard(key: str, pages: Sequence[Page], index: int, language: str) -> InlineKeyboardMarkup | None:
@@ -311,7 +318,9 @@ def topic_from_deep_link(payload: str) -> str | None:
 
 def keyboard(rows: Iterable[Iterable[tuple[str, str]]]) -> InlineKeyboardMarkup:
     """An inline keyboard from rows of (label, callback data)."""
-    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows])
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
 
 
 def welcome_keyboard(language: str) -> InlineKeyboardMarkup:
@@ -350,7 +359,12 @@ def time_keyboard(target: int, key: str, frequency: str) -> InlineKeyboardMarkup
 def delivery_keyboard(chat_id: int, topic: str, language: str) -> InlineKeyboardMarkup:
     key = topic_key(topic)
     return keyboard(
-        [[(text(language, "button_unsubscribe"), f"u:{chat_id}:{key}"), (text(language, "button_change_time"), f"s:{chat_id}:{key}")]]
+        [
+            [
+                (text(language, "button_unsubscribe"), f"u:{chat_id}:{key}"),
+                (text(language, "button_change_time"), f"s:{chat_id}:{key}"),
+            ]
+        ]
     )
 
 
@@ -401,7 +415,13 @@ def topics_message(
     labels = labels or {}
     lines = [text(language, "topics_head")]
     lines += [
-        text(language, "topic_line", topic=escape(labels.get(s.topic, s.topic)), count=s.articles, newest=s.last.isoformat())
+        text(
+            language,
+            "topic_line",
+            topic=escape(labels.get(s.topic, s.topic)),
+            count=s.articles,
+            newest=s.last.isoformat(),
+        )
         for s in summaries
     ]
     buttons = [

@@ -82,9 +82,7 @@ def remember_message(db: sqlite_utils.Database, chat_id: int, message_id: int, k
             {"chat_id": chat_id, "message_id": message_id, "kind": kind, "payload": payload, "created": _now()},
             pk=("chat_id", "message_id"),
         )
-        db.execute(
-            "DELETE FROM bot_messages WHERE rowid <= (SELECT max(rowid) FROM bot_messages) - ?", [KEPT_MESSAGES]
-        )
+        db.execute("DELETE FROM bot_messages WHERE rowid <= (SELECT max(rowid) FROM bot_messages) - ?", [KEPT_MESSAGES])
 
 
 def recalled_message(db: sqlite_utils.Database, chat_id: int, message_id: int) -> tuple[str, str] | None:

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 import sqlite_utils
 
-from . import store  # noqa: F401 - store imports this module too; used at call time only
+from . import store  # store imports this module too: used at call time only
 from .models import Article
 
 FREQUENCIES = ("daily", "weekly")

@@ -116,9 +116,17 @@ def test_answer_pages_hold_three_articles_and_say_where_they_are():
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.text(min_size=1, max_size=900), min_size=1, max_size=3), st.integers(1, 20))
-def test_any_answer_page_stays_within_the_budget_and_valid(bullets, count):
-    hits = [Hit(article(title="标" * 200, bullets=bullets), 1.0, tuple(bullets), marks=(bullets[0][:5],)) for _ in range(count)]
+@given(
+    st.lists(st.text(min_size=1, max_size=900), min_size=1, max_size=3),
+    st.integers(1, 20),
+    st.lists(st.text(max_size=80), max_size=6),
+)
+def test_any_answer_page_stays_within_the_budget_and_valid(bullets, count, outlets):
+    also = tuple(Sighting("标题", outlet, datetime(2025, 10, 2, tzinfo=SHANGHAI)) for outlet in outlets)
+    hits = [
+        Hit(article(title="标" * 200, bullets=bullets), 1.0, tuple(bullets), also, marks=(bullets[0][:5],))
+        for _ in range(count)
+    ]
     for language in (ENGLISH, CHINESE):
         for page in render.answer_pages(Answer("q", hits), language):
             assert render.telegram_length(page.html) <= render.ANSWER_BUDGET

@@ -179,8 +179,17 @@ def test_an_unknown_command_gets_one_line_saying_what_the_bot_can_do(bot):
 @pytest.mark.parametrize(
     "content",
     [
-        {"sticker": {"file_id": "s", "file_unique_id": "su", "type": "regular", "width": 1, "height": 1,
-                     "is_animated": False, "is_video": False}},
+        {
+            "sticker": {
+                "file_id": "s",
+                "file_unique_id": "su",
+                "type": "regular",
+                "width": 1,
+                "height": 1,
+                "is_animated": False,
+                "is_video": False,
+            }
+        },
         {"photo": [{"file_id": "p", "file_unique_id": "pu", "width": 1, "height": 1}]},
     ],
 )
@@ -367,3 +376,13 @@ def test_a_follow_up_in_a_group_uses_the_earlier_question_too(bot, seeded_librar
     answer = only_message(bot.send(message_update(f"@{BOT_USERNAME} rare earth alliance", chat=group)))
     bot.send(message_update("and Canada?", chat=group, reply_to=shown(answer)))
     assert asked == ["rare earth alliance", "rare earth alliance and Canada?"]
+
+
+def test_bare_unsubscribe_offers_one_button_per_subscription(bot, seeded_library):
+    bot.send(message_update("/subscribe 钕 daily"))
+    bot.send(message_update("/subscribe 稀土联盟 daily"))
+    choices = only_message(bot.send(message_update("/unsubscribe")))
+    assert [b["text"] for b in buttons(choices)] == ["rare earth alliance (稀土联盟)", "neodymium (钕)"]
+    ended = only_message(tap(bot, choices, "neodymium (钕)"))
+    assert "from <b>钕</b>" in ended.text
+    assert [s.topic for s in subscriptions.for_chat(seeded_library.db, 1001)] == ["稀土联盟"]
