@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlite_utils
@@ -52,6 +53,7 @@ def zone(name: str) -> ZoneInfo | None:
     return None
 
 
+@lru_cache(maxsize=1)
 def _common_spellings() -> tuple[str, ...]:
     from zoneinfo import available_timezones
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 
 import sqlite_utils
@@ -13,7 +14,7 @@ from . import store
 from .digest import digest as build_digest
 from .digest import resolve_topic
 from .errors import BriefbotError
-from .expand import Glossary, bundled_entries, glossary_words
+from .expand import Entry, Glossary, bundled_entries, glossary_words
 from .index import Index, build_index, load_index, save_index
 from .models import SHANGHAI, Answer, Article, Digest
 from .parse import Export, parse_file
@@ -156,10 +157,14 @@ class Library:
         names = self._english_names(topic, every=False)
         return names[0] if names else None
 
+    @cached_property
+    def _glossary_by_chinese(self) -> dict[str, Entry]:
+        return {term: entry for entry in self.glossary.entries for term in entry.chinese}
+
     def _english_names(self, topic: str, every: bool = True) -> list[str]:
         """English renderings of a Chinese topic, made of glossary terms covering it from left
         to right, longest term first; every combination of aliases, or only the first."""
-        by_chinese = {term: entry for entry in self.glossary.entries for term in entry.chinese}
+        by_chinese = self._glossary_by_chinese
         longest = max(map(len, by_chinese), default=0)
         parts: list[tuple[str, ...]] = []
         position = 0
