@@ -386,3 +386,14 @@ def test_bare_unsubscribe_offers_one_button_per_subscription(bot, seeded_library
     ended = only_message(tap(bot, choices, "neodymium (钕)"))
     assert "from <b>钕</b>" in ended.text
     assert [s.topic for s in subscriptions.for_chat(seeded_library.db, 1001)] == ["稀土联盟"]
+
+
+def test_changing_the_time_keeps_what_was_delivered(bot, seeded_library, tmp_path):
+    bot.send(message_update("/subscribe 钕 daily 09:00"))
+    deliver(bot, seeded_library)
+    bot.send(message_update("/subscribe 钕 weekly mon 18:00"))
+    assert deliver(bot, seeded_library) == 0
+    ingest_synthetic(seeded_library, tmp_path, "钕", 2)
+    bot.api.calls.clear()
+    assert deliver(bot, seeded_library) == 2
+    assert only_message(bot.api.calls).text.startswith("<b>New in neodymium (钕)</b>")
