@@ -122,6 +122,7 @@ async def _topic_labels(context: ContextTypes.DEFAULT_TYPE, topics: list[str], l
 
 
 async def _topic_by_key(context: ContextTypes.DEFAULT_TYPE, key: str) -> str | None:
+    """The stored topic whose render.topic_key is `key`."""
     summaries = await asyncio.to_thread(_library(context).topics)
     return next((s.topic for s in summaries if render.topic_key(s.topic) == key), None)
 
@@ -214,8 +215,7 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 
 async def handle_text(update: Update, context: ContextTypes.DEFAULT_TYPE, words: str) -> None:
-    """A reply to a prompt runs its command; a reply to an answer is asked together with that
-    answer's question; anything else is a question of its own."""
+    """A reply to a prompt runs its command, a reply to an answer adds that answer's question."""
     message = update.effective_message
     replied = message.reply_to_message
     if replied is not None and replied.from_user and replied.from_user.id == context.bot.id:
@@ -310,6 +310,7 @@ async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 async def send_digest(
     update: Update, context: ContextTypes.DEFAULT_TYPE, topic_or_query: str, days: int | None
 ) -> None:
+    """Send the digest of a stored topic or of free text."""
     result = await asyncio.to_thread(_library(context).digest, topic_or_query, days)
     await _send_all(update, context, render.digest_messages(result, _language(update, context)))
 
@@ -351,6 +352,7 @@ async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def send_latest(update: Update, context: ContextTypes.DEFAULT_TYPE, count: int) -> None:
+    """Send the `count` newest articles."""
     language = _language(update, context)
     articles = await asyncio.to_thread(_library(context).latest, count)
     heading = text(language, "latest_head", count=len(articles))
@@ -358,8 +360,7 @@ async def send_latest(update: Update, context: ContextTypes.DEFAULT_TYPE, count:
 
 
 async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """@bot QUERY in any chat: up to ten articles, previewed by the bullet that matches; a tap
-    posts the title, date, source and the bullets that match."""
+    """@bot QUERY: up to ten articles previewed by their matching bullet; a tap posts those bullets."""
     query = update.inline_query
     question = query.query.strip()
     library = _library(context)
@@ -536,8 +537,7 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def subscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The subscription buttons, s:CHAT:TOPICKEY[:d|w|wN[:HHMM]]: topic, then how often (and the
-    weekday), then the time, which stores it. From a delivery's Change time it starts at how often."""
+    """s:CHAT:TOPICKEY[:d|w|wN[:HHMM]]: topic, how often (and weekday), then the time that stores it."""
     query = update.callback_query
     language = _language(update, context)
     parts = query.data.split(":")
