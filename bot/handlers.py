@@ -493,14 +493,13 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat_id, label, args = target
     if not args:
         summaries = await asyncio.to_thread(_library(context).topics)
-        labels = await _topic_labels(context, [s.topic for s in summaries], language)
-        choices = [(render.topic_key(s.topic), labels[s.topic]) for s in summaries]
-        await _send(
-            update,
-            context,
-            text(language, "pick_topic", target=label),
-            render.subscribe_topics_keyboard(chat_id, choices),
-        )
+        shown = summaries[: render.PICKER_BUTTONS]
+        labels = await _topic_labels(context, [s.topic for s in shown], language)
+        choices = [(render.topic_key(s.topic), labels[s.topic]) for s in shown]
+        question = text(language, "pick_topic", target=label)
+        if len(summaries) > len(shown):
+            question += "\n" + text(language, "picker_more_topics", shown=len(shown), total=len(summaries))
+        await _send(update, context, question, render.subscribe_topics_keyboard(chat_id, choices))
         return
     at = weekday = frequency = None
     if _TIME_LIKE.match(args[-1]):
@@ -641,9 +640,13 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         if not found:
             await _send(update, context, text(language, "no_subscriptions", target=label))
             return
-        labels = await _topic_labels(context, [s.topic for s in found], language)
-        rows = [[(labels[s.topic], f"u:{chat_id}:{render.topic_key(s.topic)}")] for s in found]
-        await _send(update, context, text(language, "pick_unsubscribe", target=label), render.keyboard(rows))
+        shown = found[: render.PICKER_BUTTONS]
+        labels = await _topic_labels(context, [s.topic for s in shown], language)
+        rows = [[(labels[s.topic], f"u:{chat_id}:{render.topic_key(s.topic)}")] for s in shown]
+        question = text(language, "pick_unsubscribe", target=label)
+        if len(found) > len(shown):
+            question += "\n" + text(language, "picker_more_subscriptions", shown=len(shown), total=len(found))
+        await _send(update, context, question, render.keyboard(rows))
         return
     topic = None if name.lower() == "all" else (await asyncio.to_thread(_library(context).find_topic, name) or name)
     await _end_subscriptions(update, context, chat_id, label, topic, name)

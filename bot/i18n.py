@@ -112,6 +112,13 @@ TEXTS: dict[str, dict[str, str]] = {
             "For a channel, in a private chat with me: <code>/subscribe @channel TOPIC …</code>"
         ),
         "pick_topic": "Subscribe {target} to which topic?",
+        "picker_more_topics": (
+            "These are the {shown} largest of {total} topics; for another, type <code>/subscribe TOPIC</code>."
+        ),
+        "picker_more_subscriptions": (
+            "These are {shown} of {total}; for another, type <code>/unsubscribe TOPIC</code> "
+            "(or <code>/unsubscribe all</code>)."
+        ),
         "pick_frequency": "<b>{topic}</b>: how often?",
         "pick_weekday": "<b>{topic}</b>, weekly: on which day?",
         "pick_time": "<b>{topic}</b>, {frequency}: at what time? ({tz})",
@@ -212,6 +219,10 @@ TEXTS: dict[str, dict[str, str]] = {
             "订阅到频道:在与我的私聊中发送 <code>/subscribe @频道 主题 …</code>"
         ),
         "pick_topic": "为{target}订阅哪个主题?",
+        "picker_more_topics": "以上是 {total} 个主题中最大的 {shown} 个;其他主题请输入 <code>/subscribe 主题</code>。",
+        "picker_more_subscriptions": (
+            "以上是 {total} 个订阅中的 {shown} 个;其他请输入 <code>/unsubscribe 主题</code>(或 <code>/unsubscribe all</code>)。"
+        ),
         "pick_frequency": "<b>{topic}</b>:多久一次?",
         "pick_weekday": "<b>{topic}</b>,每周:哪一天?",
         "pick_time": "<b>{topic}</b>,{frequency}:几点?({tz})",

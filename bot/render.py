@@ -330,6 +330,8 @@ def welcome_keyboard(language: str) -> InlineKeyboardMarkup:
     return keyboard(rows)
 
 
+PICKER_BUTTONS = 30  # topic or subscription buttons offered at once; the rest are typed
+
 SUBSCRIBE_TIMES = ("07:00", "08:00", "09:00", "12:00", "18:00", "21:00")
 
 

@@ -14,7 +14,7 @@ from bot import render, schedule
 from bot.app import post_init
 from retrieval import subscriptions
 from retrieval.models import Answer
-from tests.exports import ingest_synthetic, synthetic_titles
+from tests.exports import export_text, ingest_synthetic, synthetic_titles
 from tests.fake_telegram import (
     BOT_ID,
     BOT_USERNAME,
@@ -397,3 +397,14 @@ def test_changing_the_time_keeps_what_was_delivered(bot, seeded_library, tmp_pat
     bot.api.calls.clear()
     assert deliver(bot, seeded_library) == 2
     assert only_message(bot.api.calls).text.startswith("<b>New in neodymium (钕)</b>")
+
+
+def test_pickers_offer_at_most_thirty_buttons_and_say_how_to_type_the_rest(bot, seeded_library, tmp_path):
+    for number in range(40):
+        (tmp_path / f"topic_{number}.txt").write_text(export_text(f"合成{number}", 1, number), encoding="utf-8")
+        subscriptions.subscribe(seeded_library.db, subscriptions.Subscription(1001, f"合成{number}"))
+    seeded_library.ingest([tmp_path])
+    topics = only_message(bot.send(message_update("/subscribe")))
+    assert len(buttons(topics)) == 30 and "30 largest of 45 topics" in topics.text
+    mine = only_message(bot.send(message_update("/unsubscribe")))
+    assert len(buttons(mine)) == 30 and "30 of 40" in mine.text
