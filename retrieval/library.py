@@ -14,7 +14,7 @@ from . import store
 from .digest import digest as build_digest
 from .digest import resolve_topic
 from .errors import BriefbotError
-from .expand import Entry, Glossary, bundled_entries, glossary_words
+from .expand import Glossary, bundled_entries, glossary_words
 from .index import Index, build_index, load_index, save_index
 from .models import SHANGHAI, Answer, Article, Digest
 from .parse import Export, parse_file
@@ -158,21 +158,22 @@ class Library:
         return names[0] if names else None
 
     @cached_property
-    def _glossary_by_chinese(self) -> dict[str, Entry]:
-        return {term: entry for entry in self.glossary.entries for term in entry.chinese}
+    def _english_by_chinese(self) -> dict[str, tuple[str, ...]]:
+        """Each Chinese glossary term's English terms."""
+        return {term: entry.english for entry in self.glossary.entries for term in entry.chinese}
 
     def _english_names(self, topic: str, every: bool = True) -> list[str]:
         """English renderings of a Chinese topic, made of glossary terms covering it from left
         to right, longest term first; every combination of aliases, or only the first."""
-        by_chinese = self._glossary_by_chinese
+        by_chinese = self._english_by_chinese
         longest = max(map(len, by_chinese), default=0)
         parts: list[tuple[str, ...]] = []
         position = 0
         while position < len(topic):
             for size in range(min(longest, len(topic) - position), 0, -1):
-                entry = by_chinese.get(topic[position : position + size])
-                if entry is not None:
-                    parts.append(entry.english if every else entry.english[:1])
+                english = by_chinese.get(topic[position : position + size])
+                if english is not None:
+                    parts.append(english if every else english[:1])
                     position += size
                     break
             else:
