@@ -10,7 +10,14 @@ from datetime import tzinfo
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
-from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    LinkPreviewOptions,
+    Update,
+)
 from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
@@ -28,8 +35,8 @@ from telegram.request import BaseRequest
 
 from retrieval import Library, subscriptions
 
-from . import handlers, schedule
-from .i18n import CHINESE, COMMANDS, ENGLISH
+from . import handlers, schedule, state
+from .i18n import ADMIN_COMMANDS, CHINESE, COMMANDS, DESCRIPTIONS, ENGLISH
 from .ratelimit import QuestionLimiter
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -87,6 +94,7 @@ def build_application(settings: Settings, library: Library, request: BaseRequest
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     application = builder.build()
+    state.ensure_tables(library.db)
     application.bot_data.update(
         library=library,
         settings=settings,
@@ -109,11 +117,13 @@ def add_handlers(application: Application) -> None:
         "subscribe": handlers.subscribe,
         "subscriptions": handlers.list_subscriptions,
         "unsubscribe": handlers.unsubscribe,
+        "settings": handlers.settings,
         "ingest": handlers.ingest_command,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=only_new))
     text = filters.TEXT & ~filters.COMMAND & only_new
+    private = filters.ChatType.PRIVATE & only_new
     application.add_handler(MessageHandler(text & filters.ChatType.PRIVATE, handlers.private_text))
     application.add_handler(MessageHandler(text & filters.ChatType.GROUPS, handlers.group_text))
     application.add_handler(
@@ -122,24 +132,42 @@ def add_handlers(application: Application) -> None:
             handlers.ingest_document,
         )
     )
+    application.add_handler(MessageHandler(private & filters.COMMAND, handlers.unknown_command))
+    application.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, handlers.not_text))
     application.add_handler(CallbackQueryHandler(handlers.more, pattern=r"^m:"))
     application.add_handler(CallbackQueryHandler(handlers.topic_button, pattern=r"^t:"))
-    application.add_handler(CallbackQueryHandler(handlers.stale_button))
+    application.add_handler(CallbackQueryHandler(handlers.opening_button, pattern=r"^[qo]:"))
+    application.add_handler(CallbackQueryHandler(handlers.subscribe_button, pattern=r"^s:"))
+    application.add_handler(CallbackQueryHandler(handlers.unsubscribe_button, pattern=r"^u:"))
+    application.add_handler(CallbackQueryHandler(handlers.settings_button, pattern=r"^g:"))
+    application.add_handler(CallbackQueryHandler(handlers.stale_button, pattern=r"^(?!dg:)"))
     application.add_handler(InlineQueryHandler(handlers.inline_query))
     application.add_handler(ChatMemberHandler(handlers.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_error_handler(handlers.on_error)
 
 
 async def post_init(application: Application) -> None:
-    """Set the command menu in both languages and bring back the subscription jobs."""
+    """Describe the bot and set its command menus in both languages (subscription commands in
+    groups for administrators only), and bring back the subscription jobs."""
+    bot = application.bot
     for language, commands in COMMANDS.items():
-        menu = [BotCommand(name, description) for name, description in commands]
-        await application.bot.set_my_commands(menu, language_code=None if language == ENGLISH else CHINESE)
+        code = None if language == ENGLISH else CHINESE
+        everyone = [BotCommand(name, words) for name, words in commands if name not in ADMIN_COMMANDS]
+        every_command = [BotCommand(name, words) for name, words in commands]
+        await bot.set_my_commands(every_command, language_code=code)
+        await bot.set_my_commands(every_command, scope=BotCommandScopeAllPrivateChats(), language_code=code)
+        await bot.set_my_commands(everyone, scope=BotCommandScopeAllGroupChats(), language_code=code)
+        await bot.set_my_commands(every_command, scope=BotCommandScopeAllChatAdministrators(), language_code=code)
+        description, short_description = DESCRIPTIONS[language]
+        await bot.set_my_description(description, language_code=code)
+        await bot.set_my_short_description(short_description, language_code=code)
     library: Library = application.bot_data["library"]
+    default_zone = application.bot_data["settings"].timezone
     restored = subscriptions.active(library.db)
     for subscription in restored:
-        schedule.schedule_subscription(application.job_queue, subscription)
-    logger.info("Bot @%s ready; %d subscriptions scheduled", application.bot.username, len(restored))
+        zone = schedule.chat_timezone(library, subscription.chat_id, default_zone)
+        schedule.schedule_subscription(application.job_queue, subscription, zone)
+    logger.info("Bot @%s ready; %d subscriptions scheduled", bot.username, len(restored))
 
 
 class TokenFilter(logging.Filter):

@@ -13,6 +13,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from telegram import (
+    ForceReply,
     InlineQueryResultArticle,
     InputTextMessageContent,
     Message,
@@ -24,11 +25,11 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from retrieval import BriefbotError, Library, ParseError, subscriptions
-from retrieval.models import Answer
+from retrieval.models import Answer, Hit
 from retrieval.subscriptions import FREQUENCIES, Subscription
 
-from . import render, schedule
-from .i18n import language_for, language_of, text
+from . import render, schedule, state
+from .i18n import CHINESE, ENGLISH, EXAMPLES, WEEKDAYS, language_for, language_of, text
 from .ratelimit import Verdict
 
 ANSWER_RESULTS = 15
@@ -39,24 +40,30 @@ DIGEST_DAYS = 7
 UPLOAD_LIMIT_MB = 20
 ADMIN_STATUSES = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
 _WINDOW = re.compile(r"^(\d{1,4})d$", re.IGNORECASE)
+_TIME_LIKE = re.compile(r"^\d{1,4}[:.：h]\d{0,3}$|^\d{1,2}:\S*$|^\d{3,4}$", re.IGNORECASE)
+_WEEKDAY_NAMES = {
+    **{name[:3].lower(): n for n, name in enumerate(WEEKDAYS[ENGLISH])},
+    **{name.lower(): n for n, name in enumerate(WEEKDAYS[ENGLISH])},
+    **{name: n for n, name in enumerate(WEEKDAYS[CHINESE])},
+}
 logger = logging.getLogger(__name__)
 
 
 class PageStore:
-    """Answers kept server-side for the More button, newest kept, oldest forgotten."""
+    """Answers kept server-side for the More and Back buttons, newest kept, oldest forgotten."""
 
     def __init__(self, capacity: int = 1000) -> None:
         self.capacity = capacity
-        self._answers: OrderedDict[str, Answer] = OrderedDict()
+        self._answers: OrderedDict[str, tuple[Answer, str]] = OrderedDict()
 
-    def add(self, answer: Answer) -> str:
+    def add(self, answer: Answer, language: str) -> str:
         key = secrets.token_hex(4)
-        self._answers[key] = answer
+        self._answers[key] = (answer, language)
         while len(self._answers) > self.capacity:
             self._answers.popitem(last=False)
         return key
 
-    def get(self, key: str) -> Answer | None:
+    def get(self, key: str) -> tuple[Answer, str] | None:
         return self._answers.get(key)
 
 
@@ -64,39 +71,123 @@ def _library(context: ContextTypes.DEFAULT_TYPE) -> Library:
     return context.bot_data["library"]
 
 
-def _language(update: Update) -> str:
+def _user_language(update: Update) -> str:
     user = update.effective_user
     return language_of(user.language_code if user else None)
 
 
+def _language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    """The chat's chosen language (/settings), else the user's Telegram language."""
+    chat = update.effective_chat
+    chosen = state.settings(_library(context).db, chat.id).language if chat else ""
+    return language_of(chosen) if chosen else _user_language(update)
+
+
+def _timezone_name(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> str:
+    return str(schedule.chat_timezone(_library(context), chat_id, context.bot_data["settings"].timezone))
+
+
 async def _db(context: ContextTypes.DEFAULT_TYPE, function, *args):
-    """Run a subscriptions function on the library's database in a worker thread."""
+    """Run a database function on the library's database in a worker thread."""
     return await schedule.on_database(_library(context), function, *args)
 
 
-async def _reply_all(message: Message, messages: list[str]) -> None:
+async def _send(update: Update, context: ContextTypes.DEFAULT_TYPE, html_text: str, reply_markup=None) -> Message:
+    """Reply to the message, or, for a button, post in its chat."""
+    if update.callback_query is None and update.effective_message is not None:
+        return await update.effective_message.reply_text(html_text, reply_markup=reply_markup)
+    return await context.bot.send_message(update.effective_chat.id, html_text, reply_markup=reply_markup)
+
+
+async def _send_all(update: Update, context: ContextTypes.DEFAULT_TYPE, messages: list[str]) -> None:
     for html_text in messages:
-        await message.reply_text(html_text)
+        await _send(update, context, html_text)
+
+
+async def _prompt(update: Update, context: ContextTypes.DEFAULT_TYPE, command: str, html_text: str) -> None:
+    """Ask for a command's argument with ForceReply; the reply is handled as that command."""
+    sent = await update.effective_message.reply_text(
+        html_text, reply_markup=ForceReply(selective=True, input_field_placeholder=f"/{command} …")
+    )
+    await _db(context, state.remember_message, sent.chat_id, sent.message_id, state.PROMPT, command)
+
+
+async def _topic_labels(context: ContextTypes.DEFAULT_TYPE, topics: list[str], language: str) -> dict[str, str]:
+    """How each topic is named to this reader (English names for English readers)."""
+    library = _library(context)
+    if language != ENGLISH:
+        return {topic: topic for topic in topics}
+    english = await asyncio.to_thread(lambda: [library.topic_in_english(topic) for topic in topics])
+    return {topic: render.topic_label(topic, language, name) for topic, name in zip(topics, english)}
+
+
+async def _topic_by_key(context: ContextTypes.DEFAULT_TYPE, key: str) -> str | None:
+    """The stored topic whose render.topic_key is `key`."""
+    summaries = await asyncio.to_thread(_library(context).topics)
+    return next((s.topic for s in summaries if render.topic_key(s.topic) == key), None)
+
+
+# --- Start, help, the never-silent fallbacks ----------------------------------------------------
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Greet with the help text."""
-    await help_command(update, context)
+    """/start: a welcome with example questions; /start topic_… opens that topic's digest."""
+    payload = (context.args or [""])[0]
+    name = render.topic_from_deep_link(payload)
+    if name:
+        topic = await asyncio.to_thread(_library(context).find_topic, name, True)
+        if topic is not None:
+            await send_digest(update, context, topic, DIGEST_DAYS)
+            return
+    language = _language(update, context)
+    await _send(update, context, text(language, "welcome"), render.welcome_keyboard(language))
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Explain what the bot does."""
-    await update.effective_message.reply_text(text(_language(update), "help", bot=context.bot.username))
+    await _send(update, context, text(_language(update, context), "help", bot=context.bot.username))
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A command the bot does not have, in a private chat: say what it can do."""
+    await update.effective_message.reply_text(text(_language(update, context), "unknown_command"))
+
+
+async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A photo, sticker or anything else without text in a private chat: say what the bot reads."""
+    await update.effective_message.reply_text(text(_language(update, context), "not_text"))
+
+
+async def opening_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The welcome's buttons: q:N asks example N, o:topics and o:latest open those lists."""
+    query = update.callback_query
+    await query.answer()
+    kind, _, value = query.data.partition(":")
+    if kind == "q":
+        examples = EXAMPLES[_language(update, context)]
+        if value.isdigit() and int(value) < len(examples):
+            await answer_question(update, context, examples[int(value)])
+    elif value == "topics":
+        await topics(update, context)
+    elif value == "latest":
+        await send_latest(update, context, LATEST_DEFAULT)
+
+
+# --- Questions -----------------------------------------------------------------------------------
 
 
 async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/ask QUESTION anywhere."""
-    await answer_question(update, context, " ".join(context.args or []))
+    """/ask QUESTION anywhere; a bare /ask asks for the question."""
+    question = " ".join(context.args or []).strip()
+    if not question:
+        await _prompt(update, context, "ask", text(_language(update, context), "ask_prompt"))
+        return
+    await answer_question(update, context, question)
 
 
 async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Any text in a private chat is a question."""
-    await answer_question(update, context, update.effective_message.text)
+    """Any text in a private chat is a question, or the reply to a prompt or an answer."""
+    await handle_text(update, context, update.effective_message.text)
 
 
 def _addressed_text(message: Message, username: str, bot_id: int) -> str | None:
@@ -120,7 +211,25 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     """In groups, answer only mentions of the bot and replies to it."""
     question = _addressed_text(update.effective_message, context.bot.username, context.bot.id)
     if question is not None:
-        await answer_question(update, context, question)
+        await handle_text(update, context, question)
+
+
+async def handle_text(update: Update, context: ContextTypes.DEFAULT_TYPE, words: str) -> None:
+    """A reply to a prompt runs its command, a reply to an answer adds that answer's question."""
+    message = update.effective_message
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user and replied.from_user.id == context.bot.id:
+        recalled = await _db(context, state.recalled_message, message.chat_id, replied.message_id)
+        if recalled == (state.PROMPT, "ask"):
+            await answer_question(update, context, words)
+            return
+        if recalled == (state.PROMPT, "digest"):
+            await digest_words(update, context, words.split())
+            return
+        if recalled is not None and recalled[0] == state.ANSWER:
+            await answer_question(update, context, f"{recalled[1]} {words}")
+            return
+    await answer_question(update, context, words)
 
 
 def _allowed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Verdict:
@@ -131,79 +240,88 @@ def _allowed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Verdict:
 
 
 async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
-    """Reply with the first page of answers and a More button when there are more."""
-    message = update.effective_message
-    language = _language(update)
+    """Reply with the first page of the answer, with More (and later Back) when it has more."""
     question = question.strip()
     if not question:
-        example = text(language, "ask_example")
-        await message.reply_text(text(language, "ask_usage", example=render.escape(example)))
+        await _prompt(update, context, "ask", text(_language(update, context), "ask_prompt"))
         return
-    language = language_for(question, language)
+    language = language_for(question, _language(update, context))
     verdict = _allowed(update, context)
     if verdict is not Verdict.ALLOW:
         if verdict is Verdict.NOTIFY:
-            await message.reply_text(text(language, "too_many"))
+            await _send(update, context, text(language, "too_many"))
         return
     answer = await asyncio.to_thread(_library(context).ask, question, ANSWER_RESULTS)
-    page = render.answer_page(answer, language)
+    pages = render.answer_pages(answer, language)
     keyboard = None
-    if page.has_more:
-        key = context.bot_data["pages"].add(answer)
-        keyboard = render.more_keyboard(f"m:{key}:{page.next_offset}", language)
-    await message.reply_text(page.html, reply_markup=keyboard)
+    if len(pages) > 1:
+        key = context.bot_data["pages"].add(answer, language)
+        keyboard = render.page_keyboard(key, pages, 0, language)
+    sent = await _send(update, context, pages[0].html, keyboard)
+    await _db(context, state.remember_message, sent.chat_id, sent.message_id, state.ANSWER, question)
 
 
 async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The More button: show the next page of a stored answer in place."""
+    """More ▸ and ◂ Back: show another page of a stored answer in place."""
     query = update.callback_query
-    language = _language(update)
-    _, key, offset = (query.data.split(":") + ["", ""])[:3]
-    answer = context.bot_data["pages"].get(key)
-    if answer is None or not offset.isdigit() or int(offset) >= len(answer.hits):
+    _, key, index = (query.data.split(":") + ["", ""])[:3]
+    stored = context.bot_data["pages"].get(key)
+    if stored is None or not index.isdigit():
+        await query.answer(text(_language(update, context), "expired"), show_alert=False)
+        return
+    answer, language = stored
+    pages = render.answer_pages(answer, language)
+    if int(index) >= len(pages):
         await query.answer(text(language, "expired"), show_alert=False)
         return
-    language = language_for(answer.query, language)
-    page = render.answer_page(answer, language, int(offset))
-    keyboard = render.more_keyboard(f"m:{key}:{page.next_offset}", language) if page.has_more else None
     await query.answer()
-    await query.edit_message_text(page.html, reply_markup=keyboard)
+    page = pages[int(index)]
+    await query.edit_message_text(page.html, reply_markup=render.page_keyboard(key, pages, int(index), language))
 
 
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Any other button: answer it, so the client stops waiting."""
-    await update.callback_query.answer(text(_language(update), "expired"))
+    await update.callback_query.answer(text(_language(update, context), "expired"))
+
+
+# --- Topics, digests, latest ------------------------------------------------------------------
 
 
 async def topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/topics: topics with counts and newest day, one button each."""
+    """/topics: topics with counts and newest day, one button each, named in the reader's language."""
+    language = _language(update, context)
     summaries = await asyncio.to_thread(_library(context).topics)
-    html_text, keyboard = render.topics_message(summaries, _language(update))
-    await update.effective_message.reply_text(html_text, reply_markup=keyboard)
-
-
-async def _resolve_topic(context: ContextTypes.DEFAULT_TYPE, name: str, prefix: bool = False) -> str | None:
-    """The stored topic `name` names, ignoring case and spaces (or starting with it)."""
-    return await asyncio.to_thread(_library(context).resolve_topic, name, prefix)
+    labels = await _topic_labels(context, [s.topic for s in summaries], language)
+    html_text, keyboard = render.topics_message(summaries, language, labels)
+    await _send(update, context, html_text, keyboard)
 
 
 async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A topic button from /topics: send that topic's digest."""
     query = update.callback_query
-    topic = await _resolve_topic(context, query.data[2:], prefix=True)
+    topic = await asyncio.to_thread(_library(context).resolve_topic, query.data[2:], True)
     if topic is None:
-        await query.answer(text(_language(update), "expired"))
+        await query.answer(text(_language(update, context), "expired"))
         return
     await query.answer()
-    result = await asyncio.to_thread(_library(context).digest, topic, DIGEST_DAYS)
-    for html_text in render.digest_messages(result, _language(update)):
-        await context.bot.send_message(update.effective_chat.id, html_text)
+    await send_digest(update, context, topic, DIGEST_DAYS)
+
+
+async def send_digest(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, topic_or_query: str, days: int | None
+) -> None:
+    """Send the digest of a stored topic or of free text."""
+    result = await asyncio.to_thread(_library(context).digest, topic_or_query, days)
+    await _send_all(update, context, render.digest_messages(result, _language(update, context)))
 
 
 async def digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/digest TOPIC [7d|30d|all]."""
-    language = _language(update)
-    args = list(context.args or [])
+    """/digest TOPIC [7d|30d|all]; a bare /digest asks for the topic."""
+    await digest_words(update, context, list(context.args or []))
+
+
+async def digest_words(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+    """A digest from the words after /digest: a topic in either language or free text, and a window."""
     days: int | None = DIGEST_DAYS
     if args and args[-1].lower() == "all":
         days = None
@@ -211,55 +329,66 @@ async def digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     elif args and (window := _WINDOW.match(args[-1])) and int(window.group(1)) > 0:
         days = int(window.group(1))
         args.pop()
-    topic = " ".join(args).strip()
-    if not topic:
+    name = " ".join(args).strip()
+    if not name:
         summaries = await asyncio.to_thread(_library(context).topics)
-        example = summaries[0].topic if summaries else "稀土"
-        await update.effective_message.reply_text(text(language, "digest_usage", topic=render.escape(example)))
+        example = render.escape(summaries[0].topic if summaries else "稀土")
+        await _prompt(update, context, "digest", text(_language(update, context), "digest_prompt", topic=example))
         return
-    result = await asyncio.to_thread(_library(context).digest, topic, days)
-    await _reply_all(update.effective_message, render.digest_messages(result, language))
+    topic = await asyncio.to_thread(_library(context).find_topic, name)
+    await send_digest(update, context, topic or name, days)
 
 
 async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/latest [N]: the newest articles over all topics."""
-    language = _language(update)
     args = context.args or []
     count = LATEST_DEFAULT
     if args:
-        if len(args) > 1 or not args[0].isdigit() or not 1 <= int(args[0]) <= LATEST_MAX:
-            await update.effective_message.reply_text(text(language, "latest_usage", maximum=LATEST_MAX))
+        if len(args) > 1 or not args[0].isdecimal() or not 1 <= int(args[0]) <= LATEST_MAX:
+            await _send(update, context, text(_language(update, context), "latest_usage", maximum=LATEST_MAX))
             return
         count = int(args[0])
+    await send_latest(update, context, count)
+
+
+async def send_latest(update: Update, context: ContextTypes.DEFAULT_TYPE, count: int) -> None:
+    """Send the `count` newest articles."""
+    language = _language(update, context)
     articles = await asyncio.to_thread(_library(context).latest, count)
     heading = text(language, "latest_head", count=len(articles))
-    await _reply_all(update.effective_message, render.articles_messages(heading, articles))
+    await _send_all(update, context, render.articles_messages(heading, articles, language))
 
 
 async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """@bot QUERY in any chat: up to ten articles, each posting its brief."""
+    """@bot QUERY: up to ten articles previewed by their matching bullet; a tap posts those bullets."""
     query = update.inline_query
     question = query.query.strip()
     library = _library(context)
     if question:
         answer = await asyncio.to_thread(library.ask, question, INLINE_RESULTS)
-        articles = [hit.article for hit in answer.hits]
+        hits = answer.hits
     else:
-        articles = await asyncio.to_thread(library.latest, INLINE_RESULTS)
+        hits = [
+            Hit(article, 0.0, article.bullets[:2])
+            for article in await asyncio.to_thread(library.latest, INLINE_RESULTS)
+        ]
     results, seen = [], set()
-    for article in articles[:INLINE_RESULTS]:
-        if article.uid in seen:
+    for hit in hits[:INLINE_RESULTS]:
+        if hit.article.uid in seen:
             continue
-        seen.add(article.uid)
+        seen.add(hit.article.uid)
         results.append(
             InlineQueryResultArticle(
-                id=article.uid,
-                title=render.inline_title(article),
-                description=(article.bullets[0][:200] if article.bullets else article.source),
-                input_message_content=InputTextMessageContent(render.inline_brief(article), parse_mode=ParseMode.HTML),
+                id=hit.article.uid,
+                title=render.inline_title(hit.article),
+                description=render.inline_preview(hit),
+                input_message_content=InputTextMessageContent(render.inline_brief(hit), parse_mode=ParseMode.HTML),
             )
         )
     await query.answer(results, cache_time=60)
+
+
+# --- Who may manage a chat's subscriptions and settings -------------------------------------
 
 
 async def _is_chat_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int | str, user_id: int) -> bool:
@@ -276,7 +405,7 @@ async def _subscription_target(
     """
     message = update.effective_message
     chat = update.effective_chat
-    language = _language(update)
+    language = _language(update, context)
     user = update.effective_user
     if args and args[0].startswith("@"):
         channel = args[0]
@@ -312,93 +441,323 @@ async def _subscription_target(
     return None
 
 
+async def _may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE, target: int) -> bool:
+    """Whether the user behind a button may change `target`'s subscriptions or settings: their
+    private chat; a group or channel they administer (a channel only from a private chat, and
+    only when the bot may post there)."""
+    chat, user = update.effective_chat, update.effective_user
+    if user is None:
+        return False
+    try:
+        if target == chat.id:
+            return chat.type == ChatType.PRIVATE or await _is_chat_admin(context, chat.id, user.id)
+        if chat.type != ChatType.PRIVATE:
+            return False
+        return await _is_chat_admin(context, target, user.id) and await _is_chat_admin(context, target, context.bot.id)
+    except (BadRequest, Forbidden):
+        return False
+
+
+def _frequency_words(language: str, frequency: str, weekday: int) -> str:
+    if frequency == "weekly":
+        return text(language, "weekly_on", day=WEEKDAYS[language][weekday])
+    return text(language, frequency)
+
+
+async def _save_subscription(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, chat_id: int, label: str, subscription: Subscription
+) -> str:
+    """Store and schedule the subscription; the confirmation to show."""
+    language = _language(update, context)
+    await _db(context, subscriptions.subscribe, subscription)
+    tz = schedule.chat_timezone(_library(context), chat_id, context.bot_data["settings"].timezone)
+    schedule.schedule_subscription(context.job_queue, subscription, tz)
+    topic = (await _topic_labels(context, [subscription.topic], language))[subscription.topic]
+    return text(
+        language,
+        "subscribed",
+        target=label,
+        topic=render.escape(topic),
+        frequency=_frequency_words(language, subscription.frequency, subscription.weekday),
+        at=subscription.at,
+        tz=render.escape(str(tz)),
+    )
+
+
 async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/subscribe [@channel] TOPIC [daily|weekly] [HH:MM]."""
-    message = update.effective_message
-    language = _language(update)
+    """/subscribe [@channel] [TOPIC [daily|weekly [DAY]] [HH:MM]]; without a topic, topic buttons."""
+    language = _language(update, context)
     target = await _subscription_target(update, context, list(context.args or []), must_admin=True)
     if target is None:
         return
     chat_id, label, args = target
-    frequency, at = subscriptions.DEFAULT_FREQUENCY, subscriptions.DEFAULT_TIME
-    if args and schedule.parse_time(args[-1]):
-        at = f"{schedule.parse_time(args.pop()):%H:%M}"
+    if not args:
+        summaries = await asyncio.to_thread(_library(context).topics)
+        shown = summaries[: render.PICKER_BUTTONS]
+        labels = await _topic_labels(context, [s.topic for s in shown], language)
+        choices = [(render.topic_key(s.topic), labels[s.topic]) for s in shown]
+        question = text(language, "pick_topic", target=label)
+        if len(summaries) > len(shown):
+            question += "\n" + text(language, "picker_more_topics", shown=len(shown), total=len(summaries))
+        await _send(update, context, question, render.subscribe_topics_keyboard(chat_id, choices))
+        return
+    at = weekday = frequency = None
+    if _TIME_LIKE.match(args[-1]):
+        value = args.pop()
+        parsed = schedule.parse_time(value.replace("：", ":"))
+        if parsed is None:
+            await _send(update, context, text(language, "bad_time", value=render.shown_query(value, 20)))
+            return
+        at = f"{parsed:%H:%M}"
+    if args and args[-1].lower() in _WEEKDAY_NAMES:
+        weekday, frequency = _WEEKDAY_NAMES[args.pop().lower()], "weekly"
     if args and args[-1].lower() in FREQUENCIES:
         frequency = args.pop().lower()
     name = " ".join(args).strip()
     if not name:
-        await message.reply_text(text(language, "subscribe_usage"))
+        await _send(update, context, text(language, "subscribe_usage"))
         return
-    topic = await _resolve_topic(context, name)
+    topic = await asyncio.to_thread(_library(context).find_topic, name)
     if topic is None:
-        await message.reply_text(text(language, "unknown_topic", topic=render.shown_query(name)))
+        await _send(update, context, text(language, "unknown_topic", topic=render.shown_query(name)))
+        return
+    current = await _db(context, subscriptions.get, chat_id, topic)
+    user = update.effective_user
+    subscription = Subscription(
+        chat_id,
+        topic,
+        frequency or (current.frequency if current else subscriptions.DEFAULT_FREQUENCY),
+        at or (current.at if current else subscriptions.DEFAULT_TIME),
+        language,
+        user.id if user else None,
+        weekday=weekday if weekday is not None else (current.weekday if current else subscriptions.DEFAULT_WEEKDAY),
+    )
+    await _send(update, context, await _save_subscription(update, context, chat_id, label, subscription))
+
+
+async def subscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """s:CHAT:TOPICKEY[:d|w|wN[:HHMM]]: topic, how often (and weekday), then the time that stores it."""
+    query = update.callback_query
+    language = _language(update, context)
+    parts = query.data.split(":")
+    if len(parts) < 3 or not parts[1].lstrip("-").isdigit():
+        await query.answer(text(language, "expired"))
+        return
+    target, key, steps = int(parts[1]), parts[2], parts[3:]
+    topic = await _topic_by_key(context, key)
+    if topic is None:
+        await query.answer(text(language, "expired"))
+        return
+    if not await _may_manage(update, context, target):
+        await query.answer(text(language, "admins_only"), show_alert=True)
+        return
+    if not steps and update.effective_chat.type == ChatType.CHANNEL:
+        await query.answer(text(language, "channel_from_private"), show_alert=True)
+        return
+    await query.answer()
+    shown = render.escape((await _topic_labels(context, [topic], language))[topic])
+    if not steps:
+        await _send(
+            update,
+            context,
+            text(language, "pick_frequency", topic=shown),
+            render.frequency_keyboard(target, key, language),
+        )
+        return
+    frequency = steps[0]
+    if frequency == "w":
+        await query.edit_message_text(
+            text(language, "pick_weekday", topic=shown), reply_markup=render.weekday_keyboard(target, key, language)
+        )
+        return
+    weekday = int(frequency[1:]) if frequency[1:].isdigit() else subscriptions.DEFAULT_WEEKDAY
+    words = _frequency_words(language, "weekly" if frequency.startswith("w") else "daily", weekday % 7)
+    if len(steps) == 1:
+        tz = render.escape(_timezone_name(context, target))
+        await query.edit_message_text(
+            text(language, "pick_time", topic=shown, frequency=words, tz=tz),
+            reply_markup=render.time_keyboard(target, key, frequency),
+        )
+        return
+    at = schedule.parse_time(f"{steps[1][:2]}:{steps[1][2:]}")
+    if at is None:
+        await query.answer(text(language, "expired"))
         return
     user = update.effective_user
-    subscription = Subscription(chat_id, topic, frequency, at, language, user.id if user else None)
-    await _db(context, subscriptions.subscribe, subscription)
-    schedule.schedule_subscription(context.job_queue, subscription)
-    tz = str(context.bot_data["settings"].timezone)
-    await message.reply_text(
-        text(
-            language,
-            "subscribed",
-            target=label,
-            topic=render.escape(topic),
-            frequency=text(language, frequency),
-            at=at,
-            tz=tz,
-        )
+    subscription = Subscription(
+        target,
+        topic,
+        "weekly" if frequency.startswith("w") else "daily",
+        f"{at:%H:%M}",
+        language,
+        user.id if user else None,
+        weekday=weekday % 7,
     )
+    label = text(language, "this_chat") if target == update.effective_chat.id else str(target)
+    await query.edit_message_text(await _save_subscription(update, context, target, label, subscription))
 
 
 async def list_subscriptions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/subscriptions [@channel]: this chat's (or the channel's) subscriptions."""
-    language = _language(update)
+    """/subscriptions [@channel]: this chat's (or the channel's) subscriptions, times with their zone."""
+    language = _language(update, context)
     target = await _subscription_target(update, context, list(context.args or []), must_admin=False)
     if target is None:
         return
     chat_id, label, _ = target
     found = await _db(context, subscriptions.for_chat, chat_id)
     if not found:
-        await update.effective_message.reply_text(text(language, "no_subscriptions", target=label))
+        await _send(update, context, text(language, "no_subscriptions", target=label))
         return
+    tz = render.escape(_timezone_name(context, chat_id))
+    labels = await _topic_labels(context, [s.topic for s in found], language)
     lines = [text(language, "subscriptions_head", target=label)]
     for s in found:
-        paused = text(language, "paused") if s.paused else ""
+        paused = text(language, "paused", topic=render.escape(s.topic)) if s.paused else ""
         lines.append(
             text(
                 language,
                 "subscription_line",
-                topic=render.escape(s.topic),
-                frequency=text(language, s.frequency),
+                topic=render.escape(labels[s.topic]),
+                frequency=_frequency_words(language, s.frequency, s.weekday),
                 at=s.at,
+                tz=tz,
                 paused=paused,
             )
         )
-    await _reply_all(update.effective_message, render.split_messages(lines))
+    await _send_all(update, context, render.split_messages(lines))
 
 
 async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/unsubscribe [@channel] TOPIC|all."""
-    message = update.effective_message
-    language = _language(update)
+    """/unsubscribe [@channel] TOPIC|all; without a topic, one button per subscription."""
+    language = _language(update, context)
     target = await _subscription_target(update, context, list(context.args or []), must_admin=True)
     if target is None:
         return
     chat_id, label, args = target
     name = " ".join(args).strip()
     if not name:
-        await message.reply_text(text(language, "unsubscribe_usage"))
+        found = await _db(context, subscriptions.for_chat, chat_id)
+        if not found:
+            await _send(update, context, text(language, "no_subscriptions", target=label))
+            return
+        shown = found[: render.PICKER_BUTTONS]
+        labels = await _topic_labels(context, [s.topic for s in shown], language)
+        rows = [[(labels[s.topic], f"u:{chat_id}:{render.topic_key(s.topic)}")] for s in shown]
+        question = text(language, "pick_unsubscribe", target=label)
+        if len(found) > len(shown):
+            question += "\n" + text(language, "picker_more_subscriptions", shown=len(shown), total=len(found))
+        await _send(update, context, question, render.keyboard(rows))
         return
-    topic = None if name.lower() == "all" else (await _resolve_topic(context, name) or name)
+    topic = None if name.lower() == "all" else (await asyncio.to_thread(_library(context).find_topic, name) or name)
+    await _end_subscriptions(update, context, chat_id, label, topic, name)
+
+
+async def _end_subscriptions(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, chat_id: int, label: str, topic: str | None, name: str
+) -> None:
+    language = _language(update, context)
     ended = await _db(context, subscriptions.unsubscribe, chat_id, topic)
     for s in ended:
         schedule.cancel_jobs(context.job_queue, s.job_name)
     if not ended:
-        await message.reply_text(text(language, "not_subscribed", target=label, topic=render.shown_query(name)))
+        await _send(update, context, text(language, "not_subscribed", target=label, topic=render.shown_query(name)))
         return
     names = ", ".join(f"<b>{render.escape(s.topic)}</b>" for s in ended)
-    await message.reply_text(text(language, "unsubscribed", target=label, topics=names))
+    await _send(update, context, text(language, "unsubscribed", target=label, topics=names))
+
+
+async def unsubscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """u:CHAT:TOPICKEY, from a delivery or the /unsubscribe list: end that subscription."""
+    query = update.callback_query
+    language = _language(update, context)
+    _, chat, key = (query.data.split(":") + ["", ""])[:3]
+    topic = await _topic_by_key(context, key)
+    if topic is None or not chat.lstrip("-").isdigit():
+        await query.answer(text(language, "expired"))
+        return
+    if not await _may_manage(update, context, int(chat)):
+        await query.answer(text(language, "admins_only"), show_alert=True)
+        return
+    await query.answer()
+    label = text(language, "this_chat") if int(chat) == update.effective_chat.id else chat
+    await _end_subscriptions(update, context, int(chat), label, topic, topic)
+
+
+# --- Settings ----------------------------------------------------------------------------------
+
+
+def _settings_text(context: ContextTypes.DEFAULT_TYPE, chat_id: int, language: str) -> str:
+    return text(
+        language,
+        "settings_head",
+        target=text(language, "this_chat"),
+        tz=render.escape(_timezone_name(context, chat_id)),
+        language_name=text(language, "language_name"),
+    )
+
+
+async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/settings: the chat's time zone and language, with buttons; /settings tz Area/City too."""
+    language = _language(update, context)
+    target = await _subscription_target(update, context, [], must_admin=True)
+    if target is None:
+        return
+    chat_id = target[0]
+    args = list(context.args or [])
+    if len(args) == 2 and args[0].lower() in ("tz", "timezone", "zone"):
+        zone = state.zone(args[1])
+        if zone is None:
+            await _send(update, context, text(language, "bad_timezone", value=render.shown_query(args[1], 60)))
+            return
+        await _change_settings(context, chat_id, timezone=str(zone))
+    elif len(args) == 2 and args[0].lower() in ("language", "lang"):
+        language = CHINESE if args[1].lower().startswith("zh") or args[1] == "中文" else ENGLISH
+        await _change_settings(context, chat_id, language=language)
+    await _send(
+        update, context, _settings_text(context, chat_id, language), render.settings_keyboard(chat_id, language)
+    )
+
+
+async def _change_settings(context: ContextTypes.DEFAULT_TYPE, chat_id: int, **changes: str) -> None:
+    """Save the chat's settings and move its subscription jobs to its (new) time zone."""
+    library = _library(context)
+    current = await _db(context, state.settings, chat_id)
+    chosen = state.ChatSettings(
+        chat_id, changes.get("timezone", current.timezone), changes.get("language", current.language)
+    )
+    await _db(context, state.save_settings, chosen)
+    tz = schedule.chat_timezone(library, chat_id, context.bot_data["settings"].timezone)
+    for subscription in await _db(context, subscriptions.for_chat, chat_id):
+        if not subscription.paused:
+            schedule.schedule_subscription(context.job_queue, subscription, tz)
+
+
+async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """g:CHAT:lang:CODE, g:CHAT:tz (the zone buttons) and g:CHAT:tz:ZONE."""
+    query = update.callback_query
+    language = _language(update, context)
+    parts = query.data.split(":", 3)
+    if len(parts) < 3 or not parts[1].lstrip("-").isdigit():
+        await query.answer(text(language, "expired"))
+        return
+    chat_id, what, value = int(parts[1]), parts[2], parts[3] if len(parts) > 3 else ""
+    if not await _may_manage(update, context, chat_id):
+        await query.answer(text(language, "admins_only"), show_alert=True)
+        return
+    await query.answer()
+    if what == "tz" and not value:
+        await query.edit_message_text(
+            text(language, "settings_pick_timezone"), reply_markup=render.timezone_keyboard(chat_id)
+        )
+        return
+    if what == "tz" and state.zone(value) is not None:
+        await _change_settings(context, chat_id, timezone=str(state.zone(value)))
+    elif what == "lang" and value in (ENGLISH, CHINESE):
+        await _change_settings(context, chat_id, language=value)
+        language = value
+    await query.edit_message_text(
+        _settings_text(context, chat_id, language), reply_markup=render.settings_keyboard(chat_id, language)
+    )
 
 
 def _is_owner(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -409,13 +768,13 @@ def _is_owner(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
 async def ingest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/ingest without a file: tell owners how, refuse everyone else."""
     key = "ingest_usage" if _is_owner(update, context) else "ingest_refused"
-    await update.effective_message.reply_text(text(_language(update), key))
+    await update.effective_message.reply_text(text(_language(update, context), key))
 
 
 async def ingest_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """An export file sent with the caption /ingest by an owner: validate it all, then add it."""
     message = update.effective_message
-    language = _language(update)
+    language = _language(update, context)
     if not _is_owner(update, context):
         await message.reply_text(text(language, "ingest_refused"))
         return
@@ -432,7 +791,11 @@ async def ingest_document(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             counts = await asyncio.to_thread(_library(context).ingest, [path])
         except ParseError as error:
             reply = text(
-                language, "ingest_failed", name=render.shown_query(name), line=error.line, reason=render.escape(error.reason)
+                language,
+                "ingest_failed",
+                name=render.shown_query(name),
+                line=error.line,
+                reason=render.escape(error.reason),
             )
             await message.reply_text(reply)
             return
@@ -446,9 +809,14 @@ async def ingest_document(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The bot was blocked, removed or banned: pause that chat's subscriptions."""
+    """Added to a group: greet it. Blocked, removed or banned: pause that chat's subscriptions."""
     change = update.my_chat_member
-    if change.new_chat_member.status not in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
+    gone = (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED)
+    if change.new_chat_member.status not in gone:
+        joined = change.old_chat_member.status in gone
+        if joined and change.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
+            language = language_of(change.from_user.language_code if change.from_user else None)
+            await context.bot.send_message(change.chat.id, text(language, "group_greeting", bot=context.bot.username))
         return
     chat_id = change.chat.id
     paused = await _db(context, subscriptions.pause_chat, chat_id, f"bot {change.new_chat_member.status}")
@@ -466,7 +834,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     logger.error("Update %s failed", summary, exc_info=context.error)
     if not isinstance(update, Update):
         return
-    apology = text(_language(update), "error")
+    apology = text(_user_language(update), "error")
     try:
         if update.callback_query:
             await update.callback_query.answer(apology)

@@ -9,51 +9,94 @@ from retrieval.models import Note
 ENGLISH = "en"
 CHINESE = "zh"
 
+# Commands in the menus: everyone's, and those only administrators see in groups.
 COMMANDS = {
     ENGLISH: [
         ("ask", "Ask a question about the news corpus"),
-        ("topics", "List topics with article counts"),
-        ("digest", "Digest of a topic: /digest TOPIC [7d|30d|all]"),
-        ("latest", "Newest articles: /latest [N]"),
-        ("subscribe", "Get a topic's new articles: /subscribe TOPIC [daily|weekly] [HH:MM]"),
-        ("subscriptions", "List this chat's subscriptions"),
-        ("unsubscribe", "Stop a subscription: /unsubscribe TOPIC|all"),
+        ("topics", "Topics and their digests"),
+        ("digest", "A topic's digest"),
+        ("latest", "Newest articles"),
+        ("subscribe", "Get a topic's new articles on a schedule"),
+        ("subscriptions", "This chat's subscriptions"),
+        ("unsubscribe", "Stop a subscription"),
+        ("settings", "Time zone and language"),
         ("help", "How to use this bot"),
     ],
     CHINESE: [
         ("ask", "就新闻资料提问"),
-        ("topics", "列出主题及文章数"),
-        ("digest", "主题摘要:/digest 主题 [7d|30d|all]"),
-        ("latest", "最新文章:/latest [数量]"),
-        ("subscribe", "订阅主题新文章:/subscribe 主题 [daily|weekly] [HH:MM]"),
-        ("subscriptions", "查看本聊天的订阅"),
-        ("unsubscribe", "取消订阅:/unsubscribe 主题|all"),
+        ("topics", "主题及其摘要"),
+        ("digest", "主题摘要"),
+        ("latest", "最新文章"),
+        ("subscribe", "定时接收主题新文章"),
+        ("subscriptions", "本聊天的订阅"),
+        ("unsubscribe", "取消订阅"),
+        ("settings", "时区和语言"),
         ("help", "使用说明"),
     ],
+}
+ADMIN_COMMANDS = frozenset({"subscribe", "subscriptions", "unsubscribe", "settings"})
+
+EXAMPLES = {
+    ENGLISH: (
+        "How much is the US–Australia rare earth deal worth?",
+        "What did the G7 rare earth alliance plan?",
+        "How reliant is the US on tungsten imports?",
+    ),
+    CHINESE: ("美澳稀土协议总金额是多少?", "G7稀土联盟有什么计划?", "美国钨进口依赖度有多高?"),
+}
+
+WEEKDAYS = {
+    ENGLISH: ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+    CHINESE: ("周一", "周二", "周三", "周四", "周五", "周六", "周日"),
+}
+
+DESCRIPTIONS = {
+    ENGLISH: (
+        (
+            "Ask about rare earths, export controls and the US–China contest, in English or Chinese. "
+            "I answer from a corpus of news briefs: the article, its date and source, and the lines that "
+            "answer. Topic digests on demand or on a schedule."
+        ),
+        "Answers from rare-earth and export-control news, in English or Chinese.",
+    ),
+    CHINESE: (
+        (
+            "用中文或英文询问稀土、出口管制和中美博弈。我从新闻摘要资料中作答:文章、日期、来源,以及回答问题的要点。"
+            "可随时查看主题摘要,也可定时订阅。"
+        ),
+        "稀土与出口管制新闻问答,中英文皆可。",
+    ),
 }
 
 TEXTS: dict[str, dict[str, str]] = {
     ENGLISH: {
-        "help": (
-            "Ask me about rare earths, export controls and US–China trade news.\n\n"
-            "• Send a question (in groups: /ask QUESTION, mention me, or reply to me)\n"
-            "• /topics – topics and their digests\n"
-            "• /digest TOPIC [7d|30d|all]\n"
-            "• /latest [N]\n"
-            "• /subscribe TOPIC [daily|weekly] [HH:MM], /subscriptions, /unsubscribe TOPIC|all\n"
-            "• Inline: type @{bot} QUERY in any chat"
+        "welcome": (
+            "Hi! I answer questions about rare earths, export controls and US–China trade from a news "
+            "corpus, in English or Chinese. Send me a question, or tap one:"
         ),
-        "ask_usage": "Ask a question after the command, for example:\n<code>/ask {example}</code>",
-        "ask_example": "How much is the US–Australia rare earth deal worth?",
-        "no_results": "No articles match <i>{query}</i>. See /topics for what the corpus covers.",
-        "results_head": "Results for <i>{query}</i>",
+        "help": (
+            "Send me a question in English or Chinese; in groups, mention me or reply to me.\n\n"
+            "• /topics – topics and their digests\n"
+            "• /digest – a topic's digest (7d, 30d or all)\n"
+            "• /latest – the newest articles\n"
+            "• /subscribe – a topic's new articles, daily or weekly\n"
+            "• /subscriptions, /unsubscribe, /settings (time zone, language)\n"
+            "• Inline: type @{bot} and a few words in any chat"
+        ),
+        "button_topics": "Topics",
+        "button_latest": "Latest",
+        "ask_prompt": "What would you like to know? Reply with your question.",
+        "digest_prompt": "Which topic? Reply with its name, for example {topic}. /topics lists them.",
+        "no_results": "No article matches this. See /topics for what the corpus covers.",
+        "unanswered_head": "Nothing in the corpus answers this; closest:",
+        "position": "{first}–{last} of {total}",
         "more": "More ▸",
+        "back": "◂ Back",
+        "also": "also: {sightings}",
         "expired": "These results have expired; please ask again.",
-        "no_more": "No more results.",
         "topics_head": "<b>Topics</b> (tap one for its digest)",
         "topic_line": "• <b>{topic}</b> – {count} articles, newest {newest}",
         "no_topics": "The corpus is empty.",
-        "digest_usage": "Name a topic, for example:\n<code>/digest {topic} 30d</code>\nSee /topics for the list.",
         "digest_head_topic": "<b>Digest: {topic}</b> ({window})",
         "digest_head_search": "<b>Search: {topic}</b> ({window})",
         "window_days": "last {days} days",
@@ -64,27 +107,63 @@ TEXTS: dict[str, dict[str, str]] = {
         "latest_head": "<b>Latest {count} articles</b>",
         "latest_usage": "Usage: <code>/latest [N]</code> with N from 1 to {maximum}.",
         "subscribe_usage": (
-            "Usage: <code>/subscribe TOPIC [daily|weekly] [HH:MM]</code>\n"
-            "For a channel, in a private chat with me: <code>/subscribe @channel TOPIC ...</code>"
+            "Tap /subscribe and pick a topic, or type <code>/subscribe TOPIC daily 08:00</code> "
+            "(or <code>weekly fri 08:00</code>).\n"
+            "For a channel, in a private chat with me: <code>/subscribe @channel TOPIC …</code>"
         ),
+        "pick_topic": "Subscribe {target} to which topic?",
+        "picker_more_topics": (
+            "These are the {shown} largest of {total} topics; for another, type <code>/subscribe TOPIC</code>."
+        ),
+        "picker_more_subscriptions": (
+            "These are {shown} of {total}; for another, type <code>/unsubscribe TOPIC</code> "
+            "(or <code>/unsubscribe all</code>)."
+        ),
+        "pick_frequency": "<b>{topic}</b>: how often?",
+        "pick_weekday": "<b>{topic}</b>, weekly: on which day?",
+        "pick_time": "<b>{topic}</b>, {frequency}: at what time? ({tz})",
+        "bad_time": "{value} isn't a time — use HH:MM (24 h).",
+        "bad_timezone": "{value} isn't a time zone — use a name like Europe/Berlin or Asia/Shanghai.",
         "unknown_topic": "There is no topic <i>{topic}</i>. See /topics.",
-        "admins_only": "Only this chat's administrators can change its subscriptions.",
+        "admins_only": "Only this chat's administrators can change its subscriptions and settings.",
         "channel_from_private": "Manage a channel's subscriptions from a private chat with me.",
         "channel_not_found": "I cannot find the channel {channel}. Add me to it as an administrator first.",
         "channel_not_admin": "You must be an administrator of {channel} to do that.",
         "channel_bot_not_admin": "Make me an administrator of {channel} first, so I can post there.",
-        "subscribed": "Subscribed {target} to <b>{topic}</b>: {frequency} at {at} ({tz}).",
+        "subscribed": (
+            "Subscribed {target} to <b>{topic}</b>: {frequency} at {at} ({tz}). "
+            "The first delivery brings the 3 most recent articles, then only new ones."
+        ),
         "subscriptions_head": "<b>Subscriptions of {target}</b>",
-        "subscription_line": "• <b>{topic}</b> – {frequency} at {at}{paused}",
-        "paused": " (paused)",
+        "subscription_line": "• <b>{topic}</b> – {frequency} at {at} ({tz}){paused}",
+        "paused": " — paused; <code>/subscribe {topic}</code> resumes it",
         "no_subscriptions": "{target} has no subscriptions. Try /subscribe.",
-        "unsubscribe_usage": "Usage: <code>/unsubscribe TOPIC|all</code>",
+        "pick_unsubscribe": "Unsubscribe {target} from which topic?",
         "unsubscribed": "Unsubscribed {target} from {topics}.",
         "not_subscribed": "{target} is not subscribed to <i>{topic}</i>.",
         "this_chat": "this chat",
         "daily": "daily",
-        "weekly": "weekly (Mondays)",
+        "weekly": "weekly",
+        "weekly_on": "weekly on {day}",
+        "delivery_recent": "<b>Recent in {topic}</b>",
         "delivery_head": "<b>New in {topic}</b>",
+        "button_unsubscribe": "Unsubscribe",
+        "button_change_time": "Change time",
+        "button_daily": "Daily",
+        "button_weekly": "Weekly",
+        "settings_head": "<b>Settings of {target}</b>\nTime zone: {tz}\nLanguage: {language_name}",
+        "settings_pick_timezone": "Pick a time zone (or send <code>/settings tz Area/City</code>):",
+        "button_timezone": "Time zone",
+        "language_name": "English",
+        "unknown_command": (
+            "I don't know that command. Send me a question, or try /topics, /latest or /subscribe; "
+            "/help lists everything."
+        ),
+        "not_text": "I read text only. Send me a question, or try /topics, /latest or /subscribe.",
+        "group_greeting": (
+            "Hello! Ask me here with <code>/ask</code> and a question, by mentioning @{bot}, or by "
+            "replying to my messages. Only this group's administrators can /subscribe it to a topic."
+        ),
         "error": "Sorry, something went wrong. Please try again later.",
         "too_many": "You are asking very fast; please wait a minute.",
         "ingest_refused": "Sorry, only the bot's owners can add articles.",
@@ -101,26 +180,30 @@ TEXTS: dict[str, dict[str, str]] = {
         "note_window_empty_newest": "No article is dated {window}; showing the newest articles.",
     },
     CHINESE: {
+        "welcome": "你好!我根据新闻资料回答关于稀土、出口管制和中美贸易的问题,中英文皆可。直接发送问题,或点一个试试:",
         "help": (
-            "可以问我稀土、出口管制和中美贸易方面的新闻。\n\n"
-            "• 直接发送问题(群组中:/ask 问题、@我 或回复我)\n"
+            "用中文或英文发送问题即可;在群组中请 @我 或回复我。\n\n"
             "• /topics – 主题及其摘要\n"
-            "• /digest 主题 [7d|30d|all]\n"
-            "• /latest [数量]\n"
-            "• /subscribe 主题 [daily|weekly] [HH:MM]、/subscriptions、/unsubscribe 主题|all\n"
-            "• 内联:在任意聊天输入 @{bot} 关键词"
+            "• /digest – 主题摘要(7d、30d 或 all)\n"
+            "• /latest – 最新文章\n"
+            "• /subscribe – 每天或每周接收主题新文章\n"
+            "• /subscriptions、/unsubscribe、/settings(时区、语言)\n"
+            "• 内联:在任意聊天输入 @{bot} 和关键词"
         ),
-        "ask_usage": "请在命令后写上问题,例如:\n<code>/ask {example}</code>",
-        "ask_example": "美澳稀土协议总金额是多少?",
-        "no_results": "没有与 <i>{query}</i> 相关的文章。可用 /topics 查看资料涵盖的主题。",
-        "results_head": "<i>{query}</i> 的结果",
+        "button_topics": "主题",
+        "button_latest": "最新",
+        "ask_prompt": "想了解什么?请回复这条消息写下问题。",
+        "digest_prompt": "哪个主题?请回复主题名称,例如 {topic}。主题列表见 /topics。",
+        "no_results": "没有相关文章。可用 /topics 查看资料涵盖的主题。",
+        "unanswered_head": "资料中没有能回答这个问题的内容;最接近的是:",
+        "position": "第 {first}–{last} 条,共 {total} 条",
         "more": "更多 ▸",
+        "back": "◂ 上一页",
+        "also": "另见:{sightings}",
         "expired": "这些结果已过期,请重新提问。",
-        "no_more": "没有更多结果了。",
         "topics_head": "<b>主题</b>(点击查看摘要)",
         "topic_line": "• <b>{topic}</b> – {count} 篇,最新 {newest}",
         "no_topics": "资料库是空的。",
-        "digest_usage": "请写上主题,例如:\n<code>/digest {topic} 30d</code>\n主题列表见 /topics。",
         "digest_head_topic": "<b>摘要:{topic}</b>({window})",
         "digest_head_search": "<b>搜索:{topic}</b>({window})",
         "window_days": "最近 {days} 天",
@@ -131,27 +214,54 @@ TEXTS: dict[str, dict[str, str]] = {
         "latest_head": "<b>最新 {count} 篇文章</b>",
         "latest_usage": "用法:<code>/latest [数量]</code>,数量为 1 到 {maximum}。",
         "subscribe_usage": (
-            "用法:<code>/subscribe 主题 [daily|weekly] [HH:MM]</code>\n"
-            "订阅到频道:在与我的私聊中发送 <code>/subscribe @频道 主题 ...</code>"
+            "点 /subscribe 选择主题,或输入 <code>/subscribe 主题 daily 08:00</code>"
+            "(或 <code>weekly fri 08:00</code>)。\n"
+            "订阅到频道:在与我的私聊中发送 <code>/subscribe @频道 主题 …</code>"
         ),
+        "pick_topic": "为{target}订阅哪个主题?",
+        "picker_more_topics": "以上是 {total} 个主题中最大的 {shown} 个;其他主题请输入 <code>/subscribe 主题</code>。",
+        "picker_more_subscriptions": (
+            "以上是 {total} 个订阅中的 {shown} 个;其他请输入 <code>/unsubscribe 主题</code>(或 <code>/unsubscribe all</code>)。"
+        ),
+        "pick_frequency": "<b>{topic}</b>:多久一次?",
+        "pick_weekday": "<b>{topic}</b>,每周:哪一天?",
+        "pick_time": "<b>{topic}</b>,{frequency}:几点?({tz})",
+        "bad_time": "{value} 不是有效时间——请用 HH:MM(24 小时制)。",
+        "bad_timezone": "{value} 不是时区——请用 Asia/Shanghai 或 Europe/Berlin 这样的名称。",
         "unknown_topic": "没有主题 <i>{topic}</i>。见 /topics。",
-        "admins_only": "只有本群管理员可以更改订阅。",
+        "admins_only": "只有本群管理员可以更改订阅和设置。",
         "channel_from_private": "请在与我的私聊中管理频道订阅。",
         "channel_not_found": "找不到频道 {channel}。请先把我加为该频道管理员。",
         "channel_not_admin": "只有 {channel} 的管理员可以这样做。",
         "channel_bot_not_admin": "请先把我设为 {channel} 的管理员,我才能在那里发布。",
-        "subscribed": "已为{target}订阅 <b>{topic}</b>:{frequency},{at}({tz})。",
+        "subscribed": "已为{target}订阅 <b>{topic}</b>:{frequency},{at}({tz})。首次推送最近 3 篇文章,之后只推送新文章。",
         "subscriptions_head": "<b>{target}的订阅</b>",
-        "subscription_line": "• <b>{topic}</b> – {frequency},{at}{paused}",
-        "paused": "(已暂停)",
+        "subscription_line": "• <b>{topic}</b> – {frequency},{at}({tz}){paused}",
+        "paused": "——已暂停;发送 <code>/subscribe {topic}</code> 即可恢复",
         "no_subscriptions": "{target}没有订阅。试试 /subscribe。",
-        "unsubscribe_usage": "用法:<code>/unsubscribe 主题|all</code>",
+        "pick_unsubscribe": "为{target}取消哪个主题的订阅?",
         "unsubscribed": "已为{target}取消订阅:{topics}。",
         "not_subscribed": "{target}没有订阅 <i>{topic}</i>。",
         "this_chat": "本聊天",
         "daily": "每天",
-        "weekly": "每周(周一)",
+        "weekly": "每周",
+        "weekly_on": "每{day}",
+        "delivery_recent": "<b>{topic} 的近期文章</b>",
         "delivery_head": "<b>{topic} 的新文章</b>",
+        "button_unsubscribe": "取消订阅",
+        "button_change_time": "更改时间",
+        "button_daily": "每天",
+        "button_weekly": "每周",
+        "settings_head": "<b>{target}的设置</b>\n时区:{tz}\n语言:{language_name}",
+        "settings_pick_timezone": "选择时区(或发送 <code>/settings tz 地区/城市</code>):",
+        "button_timezone": "时区",
+        "language_name": "中文",
+        "unknown_command": "我不认识这个命令。直接发送问题,或试试 /topics、/latest、/subscribe;/help 列出全部功能。",
+        "not_text": "我只读文字。直接发送问题,或试试 /topics、/latest、/subscribe。",
+        "group_greeting": (
+            "大家好!在这里用 <code>/ask</code> 加问题、@{bot} 或回复我的消息来提问。"
+            "只有本群管理员可以用 /subscribe 为本群订阅主题。"
+        ),
         "error": "抱歉,出了点问题,请稍后再试。",
         "too_many": "提问太快了,请稍等一分钟。",
         "ingest_refused": "抱歉,只有机器人的所有者可以添加文章。",

@@ -5,22 +5,34 @@ Pure functions: they take retrieval's data and return strings or keyboards.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import html
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from retrieval.models import Answer, Article, Digest, Hit
+from retrieval.models import Answer, Article, Digest, Hit, Sighting
 
-from .i18n import note_text, text
+from .i18n import CHINESE, ENGLISH, EXAMPLES, WEEKDAYS, language_for, note_text, text
 
 MESSAGE_LIMIT = 4096
 CALLBACK_DATA_LIMIT = 64
 BULLET_LIMIT = 1000
 TITLE_LIMIT = 300
+ANSWER_BUDGET = 1200  # characters of one private-chat answer page
+ANSWER_PAGE_SIZE = 3
+ANSWER_BULLET_LIMIT = 320
+ANSWER_TITLE_LIMIT = 120
+MIN_BULLET_LIMIT = 80
+POSITION_ROOM = 40  # characters kept for the "4–6 of 15" line
+ALSO_SHOWN = 3  # other outlets named on a merged story
+DEEP_LINK_LIMIT = 64  # Telegram's limit on a /start payload: A-Z, a-z, 0-9, _ and -
+TOPIC_DEEP_LINK = "topic_"
 WORD_ENDING = 4  # letters a highlighted word may run past its stem
 _LATIN_TERM = re.compile(r"[A-Za-z][A-Za-z\-']+|\d+(?:[.,]\d+)*%?")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]{2,}")
@@ -55,13 +67,6 @@ def query_terms(query: str) -> list[str]:
     return sorted(set(terms), key=len, reverse=True)
 
 
-def answer_terms(answer: Answer) -> list[str]:
-    """What to highlight in an answer: the question's words, and the Latin index tokens
-    (stems) it was ranked by, which for a Chinese question are its English translations."""
-    stems = [t for t in answer.terms if t.isascii() and len(t) >= 3]
-    return sorted({*query_terms(answer.query), *stems}, key=len, reverse=True)
-
-
 def highlight(raw: str, terms: Sequence[str]) -> str:
     """Escaped text with every occurrence of a term in <b>, in any case. A Latin term marks
     whole words that start with it and run at most WORD_ENDING letters longer, so the stem
@@ -89,7 +94,9 @@ def _clip(raw: str, limit: int) -> str:
 
 
 def article_meta(article: Article) -> str:
-    return f"{article.published:%Y-%m-%d} · {escape(article.source or '?')}"
+    """Date and time, then the source when there is one."""
+    stamp = f"{article.published:%Y-%m-%d %H:%M}"
+    return f"{stamp} · {escape(article.source)}" if article.source.strip() else stamp
 
 
 def article_block(
@@ -128,37 +135,268 @@ def split_messages(blocks: Iterable[str], limit: int = MESSAGE_LIMIT) -> list[st
     return messages
 
 
+def marked(raw: str, marks: Sequence[str]) -> str:
+    """Escaped text with every occurrence of each mark (exact substrings) in <b>; longer
+    marks win where two overlap."""
+    spans: list[tuple[int, int]] = []
+    for mark in sorted({m for m in marks if m}, key=len, reverse=True):
+        start = raw.find(mark)
+        while start >= 0:
+            end = start + len(mark)
+            if not any(start < taken_end and taken_start < end for taken_start, taken_end in spans):
+                spans.append((start, end))
+            start = raw.find(mark, end)
+    pieces, last = [], 0
+    for start, end in sorted(spans):
+        pieces += [escape(raw[last:start]), f"<b>{escape(raw[start:end])}</b>"]
+        last = end
+    pieces.append(escape(raw[last:]))
+    return "".join(pieces)
+
+
+def also_line(also: Sequence[Sighting], language: str) -> str:
+    """ "also: outlet, date; …" for the other outlets and days that carried a merged story."""
+    sightings = "; ".join(
+        ", ".join(part for part in (escape(s.source.strip()), f"{s.published:%Y-%m-%d}") if part)
+        for s in also[:ALSO_SHOWN]
+    )
+    return text(language, "also", sightings=sightings + ("; …" if len(also) > ALSO_SHOWN else ""))
+
+
+def reader_bullets(bullets: Sequence[str], language: str) -> list[str]:
+    """Bullets in reading order: for an English reader the best English bullet leads."""
+    ordered = list(bullets)
+    if language == ENGLISH:
+        english = next((b for b in ordered if language_for(b, ENGLISH) == ENGLISH), None)
+        if english is not None:
+            ordered.remove(english)
+            ordered.insert(0, english)
+    return ordered
+
+
+def article_card(
+    article: Article,
+    bullets: Sequence[str],
+    language: str,
+    number: int | None = None,
+    marks: Sequence[str] = (),
+    also: Sequence[Sighting] = (),
+    bullet_limit: int = BULLET_LIMIT,
+) -> str:
+    """One article as a reader sees it first: for a Chinese reader the bold title, then date ·
+    source, then the bullets; for an English reader the leading (English) bullet first and the
+    Chinese title second. Only `marks` are bold inside bullets."""
+    prefix = f"{number}. " if number is not None else ""
+    shown = [marked(_clip(b, bullet_limit), marks) for b in bullets]
+    title = f"<b>{escape(_clip(article.title, ANSWER_TITLE_LIMIT))}</b>"
+    meta = article_meta(article)
+    if also:
+        meta += f" · {also_line(also, language)}"
+    meta = f"<i>{meta}</i>"
+    if language == ENGLISH and shown:
+        lines = [f"{prefix}{shown[0]}", title, meta] + [f"• {b}" for b in shown[1:]]
+    else:
+        lines = [f"{prefix}{title}", meta] + [f"• {b}" for b in shown]
+    card = "\n".join(lines)
+    while telegram_length(card) > MESSAGE_LIMIT - 200 and len(lines) > 2:
+        lines.pop()
+        card = "\n".join(lines)
+    return card
+
+
+def hit_card(
+    hit: Hit, language: str, number: int | None = None, bullets: int = 2, bullet_limit: int = BULLET_LIMIT
+) -> str:
+    """A hit's card: its leading bullet (the one that answers) and at most `bullets` - 1 more."""
+    chosen = reader_bullets(hit.bullets or hit.article.bullets[:1], language)[:bullets]
+    return article_card(hit.article, chosen, language, number, hit.marks, hit.also, bullet_limit)
+
+
 @dataclass(frozen=True)
 class Page:
-    """One page of an answer: its HTML and whether more results follow."""
+    """One page of an answer: its HTML and which hits it shows (first, last: 0-based, exclusive)."""
 
     html: str
-    has_more: bool
-    next_offset: int
+    first: int
+    last: int
 
 
-def answer_page(answer: Answer, language: str, offset: int = 0, size: int = 3) -> Page:
-    """The hits from `offset` on, as many as fit one message (at most `size`), numbered."""
-    terms = answer_terms(answer)
+def answer_pages(answer: Answer, language: str, budget: int = ANSWER_BUDGET) -> list[Page]:
+    """The answer as pages of at most ANSWER_PAGE_SIZE articles and about `budget` characters:
+    each article with its answering bullet, and a second one where room allows. No echo of
+    the question; an unanswered question shows only its closest articles, on one page."""
+    notes = [escape(note_text(language, note)) for note in answer.notes]
     if not answer.hits:
-        return Page(text(language, "no_results", query=shown_query(answer.query)), False, 0)
-    notes = [escape(note_text(language, note)) for note in answer.notes] if offset == 0 else []
-    blocks = notes + [text(language, "results_head", query=shown_query(answer.query))]
-    end = offset
-    for number in range(offset, min(offset + size, len(answer.hits))):
-        candidate = blocks + [hit_block(answer.hits[number], number + 1, terms)]
-        if end > offset and telegram_length("\n\n".join(candidate)) > MESSAGE_LIMIT:
+        return [Page("\n\n".join(notes + [text(language, "no_results")]), 0, 0)]
+    head = notes if answer.answered else notes + [text(language, "unanswered_head")]
+    pages: list[Page] = []
+    first = 0
+    while first < len(answer.hits):
+        page = _answer_page(answer, language, head if not pages else [], first, budget)
+        pages.append(page)
+        first = page.last
+        if not answer.answered:
             break
-        blocks = candidate
-        end = number + 1
-    html_text = "\n\n".join(blocks)
-    if telegram_length(html_text) > MESSAGE_LIMIT:
-        html_text = "\n\n".join(blocks[-1:])
-    return Page(html_text, end < len(answer.hits), end)
+    if len(pages) > 1:
+        total = len(answer.hits)
+        pages = [
+            Page(
+                f"{p.html}\n\n<i>{text(language, 'position', first=p.first + 1, last=p.last, total=total)}</i>",
+                p.first,
+                p.last,
+            )
+            for p in pages
+        ]
+    return pages
 
 
-def more_keyboard(callback_data: str, language: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(text(language, "more"), callback_data=callback_data)]])
+def _answer_page(answer: Answer, language: str, head: list[str], first: int, budget: int) -> Page:
+    """The page from hit `first`: as many of the next ANSWER_PAGE_SIZE hits as fit with one
+    bullet each (at least one), then a second bullet for each, in rank order, while it fits;
+    bullets are clipped shorter only when one article alone does not fit."""
+    room = budget - POSITION_ROOM
+
+    def page(bullets: dict[int, int], limit: int = ANSWER_BULLET_LIMIT) -> str:
+        cards = [hit_card(answer.hits[n], language, n + 1, count, limit) for n, count in bullets.items()]
+        return "\n\n".join(head + cards)
+
+    bullets: dict[int, int] = {}
+    for number in range(first, min(first + ANSWER_PAGE_SIZE, len(answer.hits))):
+        if bullets and telegram_length(page({**bullets, number: 1})) > room:
+            break
+        bullets[number] = 1
+    for number in list(bullets):
+        if telegram_length(page({**bullets, number: 2})) <= room:
+            bullets[number] = 2
+    limit = ANSWER_BULLET_LIMIT
+    while telegram_length(page(bullets, limit)) > room and limit > MIN_BULLET_LIMIT:
+        limit -= 40
+    return Page(page(bullets, limit), first, max(bullets) + 1)
+
+
+def page_keyboard(key: str, pages: Sequence[Page], index: int, language: str) -> InlineKeyboardMarkup | None:
+    """◂ Back and More ▸ around page `index`, when there are pages either side."""
+    row = []
+    if index > 0:
+        row.append(InlineKeyboardButton(text(language, "back"), callback_data=f"m:{key}:{index - 1}"))
+    if index < len(pages) - 1:
+        row.append(InlineKeyboardButton(text(language, "more"), callback_data=f"m:{key}:{index + 1}"))
+    return InlineKeyboardMarkup([row]) if row else None
+
+
+def topic_key(topic: str) -> str:
+    """A short, fixed-length name for a topic in callback data."""
+    return hashlib.sha1(topic.encode("utf-8")).hexdigest()[:10]
+
+
+def topic_label(topic: str, language: str, english: str | None) -> str:
+    """A topic's name for a reader (plain text): "neodymium (钕)" in English when it has one."""
+    return f"{english} ({topic})" if language == ENGLISH and english else topic
+
+
+def topic_deep_link(topic: str) -> str:
+    """The /start payload opening a topic: "topic_" and the name's UTF-8 in unpadded base64url,
+    cut at a character boundary to fit 64 characters (a cut name opens the topic it starts)."""
+    name = topic
+    while True:
+        encoded = base64.urlsafe_b64encode(name.encode("utf-8")).decode("ascii").rstrip("=")
+        if len(TOPIC_DEEP_LINK) + len(encoded) <= DEEP_LINK_LIMIT:
+            return TOPIC_DEEP_LINK + encoded
+        name = name[:-1]
+
+
+def topic_from_deep_link(payload: str) -> str | None:
+    """The topic name (or its start) a /start payload carries, or None when it carries none."""
+    if not payload.startswith(TOPIC_DEEP_LINK):
+        return None
+    encoded = payload[len(TOPIC_DEEP_LINK) :]
+    try:
+        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8") or None
+    except (binascii.Error, ValueError):
+        return None
+
+
+def keyboard(rows: Iterable[Iterable[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    """An inline keyboard from rows of (label, callback data)."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
+
+
+def welcome_keyboard(language: str) -> InlineKeyboardMarkup:
+    """/start: the example questions, then Topics and Latest."""
+    rows = [[(question, f"q:{number}")] for number, question in enumerate(EXAMPLES[language])]
+    rows.append([(text(language, "button_topics"), "o:topics"), (text(language, "button_latest"), "o:latest")])
+    return keyboard(rows)
+
+
+PICKER_BUTTONS = 30  # topic or subscription buttons offered at once; the rest are typed
+
+SUBSCRIBE_TIMES = ("07:00", "08:00", "09:00", "12:00", "18:00", "21:00")
+
+
+def subscribe_topics_keyboard(target: int, topics: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """One button per topic (key, label) starting a subscription of `target`."""
+    return keyboard([[(label, f"s:{target}:{key}")] for key, label in topics])
+
+
+def frequency_keyboard(target: int, key: str, language: str) -> InlineKeyboardMarkup:
+    base = f"s:{target}:{key}"
+    return keyboard([[(text(language, "button_daily"), f"{base}:d"), (text(language, "button_weekly"), f"{base}:w")]])
+
+
+def weekday_keyboard(target: int, key: str, language: str) -> InlineKeyboardMarkup:
+    base = f"s:{target}:{key}"
+    days = [(name, f"{base}:w{number}") for number, name in enumerate(WEEKDAYS[language])]
+    return keyboard([days[:4], days[4:]])
+
+
+def time_keyboard(target: int, key: str, frequency: str) -> InlineKeyboardMarkup:
+    """`frequency` is "d" or "w0".."w6"; each time button completes the subscription."""
+    base = f"s:{target}:{key}:{frequency}"
+    times = [(at, f"{base}:{at.replace(':', '')}") for at in SUBSCRIBE_TIMES]
+    return keyboard([times[:3], times[3:]])
+
+
+def delivery_keyboard(chat_id: int, topic: str, language: str) -> InlineKeyboardMarkup:
+    key = topic_key(topic)
+    return keyboard(
+        [
+            [
+                (text(language, "button_unsubscribe"), f"u:{chat_id}:{key}"),
+                (text(language, "button_change_time"), f"s:{chat_id}:{key}"),
+            ]
+        ]
+    )
+
+
+TIMEZONE_CHOICES = (
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "Asia/Shanghai",
+    "Asia/Tokyo",
+    "Asia/Singapore",
+    "Australia/Sydney",
+)
+
+
+def settings_keyboard(chat_id: int, language: str) -> InlineKeyboardMarkup:
+    """The language choices and the way to the time zones."""
+    return keyboard(
+        [
+            [("English", f"g:{chat_id}:lang:{ENGLISH}"), ("中文", f"g:{chat_id}:lang:{CHINESE}")],
+            [(text(language, "button_timezone"), f"g:{chat_id}:tz")],
+        ]
+    )
+
+
+def timezone_keyboard(chat_id: int) -> InlineKeyboardMarkup:
+    zones = [(zone, f"g:{chat_id}:tz:{zone}") for zone in TIMEZONE_CHOICES]
+    return keyboard([zones[i : i + 2] for i in range(0, len(zones), 2)])
 
 
 def topic_callback(topic: str) -> str:
@@ -169,16 +407,28 @@ def topic_callback(topic: str) -> str:
     return data
 
 
-def topics_message(summaries: Sequence, language: str) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The topic list with counts and newest day, and one button per topic opening its digest."""
+def topics_message(
+    summaries: Sequence, language: str, labels: Mapping[str, str] | None = None
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The topic list with counts and newest day, and one button per topic opening its digest;
+    `labels` names topics for the reader (topic_label)."""
     if not summaries:
         return text(language, "no_topics"), None
+    labels = labels or {}
     lines = [text(language, "topics_head")]
     lines += [
-        text(language, "topic_line", topic=escape(s.topic), count=s.articles, newest=s.last.isoformat())
+        text(
+            language,
+            "topic_line",
+            topic=escape(labels.get(s.topic, s.topic)),
+            count=s.articles,
+            newest=s.last.isoformat(),
+        )
         for s in summaries
     ]
-    buttons = [[InlineKeyboardButton(s.topic, callback_data=topic_callback(s.topic))] for s in summaries]
+    buttons = [
+        [InlineKeyboardButton(labels.get(s.topic, s.topic), callback_data=topic_callback(s.topic))] for s in summaries
+    ]
     return split_messages(["\n".join(lines)])[0], InlineKeyboardMarkup(buttons)
 
 
@@ -202,18 +452,21 @@ def digest_messages(result: Digest, language: str) -> list[str]:
     return split_messages(blocks)
 
 
-def articles_messages(heading: str, articles: Sequence[Article], bullets: int = 2) -> list[str]:
+def articles_messages(heading: str, articles: Sequence[Article], language: str, bullets: int = 2) -> list[str]:
     """A heading and numbered articles with their first bullets, split into messages."""
-    blocks = [heading] + [article_block(a, a.bullets[:bullets], n) for n, a in enumerate(articles, 1)]
+    blocks = [heading] + [
+        article_card(a, reader_bullets(a.bullets, language)[:bullets], language, n) for n, a in enumerate(articles, 1)
+    ]
     return split_messages(blocks)
 
 
-def delivery_messages(heading: str, articles: Sequence[Article]) -> list[tuple[str, list[str]]]:
-    """Messages for a subscription delivery, each with the uids of the articles it carries."""
+def delivery_messages(heading: str, articles: Sequence[Article], language: str) -> list[tuple[str, list[str]]]:
+    """Messages for a subscription delivery, each with the uids of the articles it carries;
+    however many articles, each message stays within Telegram's limit."""
     messages: list[tuple[str, list[str]]] = []
     current, uids = heading, []
     for number, article in enumerate(articles, 1):
-        block = article_block(article, article.bullets[:2], number)
+        block = article_card(article, reader_bullets(article.bullets, language)[:2], language, number)
         candidate = f"{current}\n\n{block}" if current else block
         if telegram_length(candidate) <= MESSAGE_LIMIT:
             current, uids = candidate, uids + [article.uid]
@@ -225,9 +478,15 @@ def delivery_messages(heading: str, articles: Sequence[Article]) -> list[tuple[s
     return messages
 
 
-def inline_brief(article: Article) -> str:
-    """The message an inline result posts: the article with all its bullets, within the limit."""
-    return article_block(article, article.bullets)
+def inline_brief(hit: Hit, bullets: int = 3) -> str:
+    """What an inline result posts: title, date, source and the (up to 3) bullets that match."""
+    chosen = list(hit.bullets or hit.article.bullets[:2])[:bullets]
+    return article_card(hit.article, chosen, CHINESE, None, hit.marks, hit.also)  # title first, as posted
+
+
+def inline_preview(hit: Hit) -> str:
+    """An inline result's description: the bullet that matches."""
+    return _clip((hit.bullets or hit.article.bullets[:1] or (hit.article.source,))[0], 200)
 
 
 def inline_title(article: Article) -> str:

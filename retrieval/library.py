@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 
 import sqlite_utils
@@ -23,6 +24,11 @@ from .seeds import bundled_seed_files
 from .tokenize import Tokenizer
 
 ProgressCallback = Callable[[Path], None]
+
+
+def _plain(name: str) -> str:
+    """A name compared without case, spaces or a plural s: "Rare Earths" ~ "rare earth"."""
+    return " ".join(word.rstrip("s") if len(word) > 3 else word for word in name.casefold().split())
 
 
 def export_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -140,6 +146,51 @@ class Library:
 
     def resolve_topic(self, name: str, prefix: bool = False) -> str | None:
         return resolve_topic(self.db, name, prefix)
+
+    def find_topic(self, name: str, prefix: bool = False) -> str | None:
+        """The stored topic `name` names in either language: as `resolve_topic` does, else
+        through the glossary ("neodymium" and "NdFeB" name 钕, "rare earth alliance" 稀土联盟)."""
+        found = self.resolve_topic(name, prefix)
+        if found is not None:
+            return found
+        wanted = _plain(name)
+        if not wanted:
+            return None
+        for summary in self.topics():
+            if wanted in {_plain(english) for english in self._english_names(summary.topic)}:
+                return summary.topic
+        return None
+
+    def topic_in_english(self, topic: str) -> str | None:
+        """A topic's English name from the glossary, when every part of it has one."""
+        names = self._english_names(topic, every=False)
+        return names[0] if names else None
+
+    @cached_property
+    def _english_by_chinese(self) -> dict[str, tuple[str, ...]]:
+        """Each Chinese glossary term's English terms."""
+        return {term: entry.english for entry in self.glossary.entries for term in entry.chinese}
+
+    def _english_names(self, topic: str, every: bool = True) -> list[str]:
+        """English renderings of a Chinese topic, made of glossary terms covering it from left
+        to right, longest term first; every combination of aliases, or only the first."""
+        by_chinese = self._english_by_chinese
+        longest = max(map(len, by_chinese), default=0)
+        parts: list[tuple[str, ...]] = []
+        position = 0
+        while position < len(topic):
+            for size in range(min(longest, len(topic) - position), 0, -1):
+                english = by_chinese.get(topic[position : position + size])
+                if english is not None:
+                    parts.append(english if every else english[:1])
+                    position += size
+                    break
+            else:
+                return []
+        names = [""]
+        for choices in parts:
+            names = [f"{name} {choice}".strip() for name in names for choice in choices][:64]
+        return names
 
     def latest(self, count: int = 5) -> list[Article]:
         return store.articles_between(self.db, None, None, limit=count)

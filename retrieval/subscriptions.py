@@ -1,4 +1,9 @@
-"""Digest subscriptions per chat and the log of which articles each chat was sent."""
+"""Digest subscriptions per chat and the log of which articles each chat was sent.
+
+A subscription's first delivery is the topic's few newest articles ("Recent"); it sets the
+subscription's cursor to the newest topic link (`article_topics.rowid`) at that moment. Every
+delivery after that carries every article linked to the topic past the cursor that the chat
+has not been sent, however many arrived, so nothing ingested between two runs is lost."""
 
 from __future__ import annotations
 
@@ -8,9 +13,14 @@ from datetime import datetime, timezone
 
 import sqlite_utils
 
+from . import store  # store imports this module too: used at call time only
+from .models import Article
+
 FREQUENCIES = ("daily", "weekly")
 DEFAULT_FREQUENCY = "daily"
 DEFAULT_TIME = "08:00"
+DEFAULT_WEEKDAY = 0  # Monday; weekdays count from Monday = 0, as date.weekday() does
+RECENT_COUNT = 3
 
 
 @dataclass(frozen=True)
@@ -24,6 +34,8 @@ class Subscription:
     language: str = "en"
     created_by: int | None = None
     paused: str = ""
+    weekday: int = DEFAULT_WEEKDAY
+    cursor: int | None = None  # None until the first ("Recent") delivery
 
     @property
     def job_name(self) -> str:
@@ -45,6 +57,11 @@ def ensure_tables(db: sqlite_utils.Database) -> None:
         pk=("chat_id", "topic"),
         if_not_exists=True,
     )
+    columns = db["subscriptions"].columns_dict
+    if "weekday" not in columns:
+        db.execute(f"ALTER TABLE subscriptions ADD COLUMN weekday INTEGER NOT NULL DEFAULT {DEFAULT_WEEKDAY}")
+    if "cursor" not in columns:
+        db.execute("ALTER TABLE subscriptions ADD COLUMN cursor INTEGER")
     db["deliveries"].create(
         {"chat_id": int, "topic": str, "uid": str, "sent": str},
         pk=("chat_id", "topic", "uid"),
@@ -65,11 +82,14 @@ def _subscription(row: dict) -> Subscription:
         row["language"],
         row["created_by"],
         row["paused"] or "",
+        row["weekday"] if row.get("weekday") is not None else DEFAULT_WEEKDAY,
+        row.get("cursor"),
     )
 
 
 def subscribe(db: sqlite_utils.Database, subscription: Subscription) -> None:
-    """Add or replace the subscription; a paused one becomes active again."""
+    """Add or replace the subscription; a paused one becomes active again. Changing the time
+    or frequency keeps what was delivered and the cursor, so nothing is sent twice."""
     row = {
         "chat_id": subscription.chat_id,
         "topic": subscription.topic,
@@ -78,6 +98,7 @@ def subscribe(db: sqlite_utils.Database, subscription: Subscription) -> None:
         "language": subscription.language,
         "created_by": subscription.created_by,
         "paused": "",
+        "weekday": subscription.weekday,
         "created": _now(),
     }
     with db.atomic():
@@ -136,3 +157,47 @@ def record_delivery(db: sqlite_utils.Database, chat_id: int, topic: str, uids: I
                 "INSERT OR IGNORE INTO deliveries (chat_id, topic, uid, sent) VALUES (?, ?, ?, ?)",
                 [chat_id, topic, uid, sent],
             )
+
+
+def _articles_in_order(db: sqlite_utils.Database, rowids: list[int]) -> list[Article]:
+    found = {}
+    for start in range(0, len(rowids), 500):
+        found.update(store.articles_by_rowid(db, rowids[start : start + 500]))
+    return [found[rowid] for rowid in rowids if rowid in found]
+
+
+def recent(db: sqlite_utils.Database, topic: str, count: int = RECENT_COUNT) -> list[Article]:
+    """The topic's `count` newest articles, newest first."""
+    rows = db.execute(
+        "SELECT a.rowid FROM articles a JOIN article_topics t ON t.uid = a.uid WHERE t.topic = ? "
+        "ORDER BY a.published DESC, a.rowid DESC LIMIT ?",
+        [topic, count],
+    )
+    return _articles_in_order(db, [row[0] for row in rows])
+
+
+def topic_cursor(db: sqlite_utils.Database) -> int:
+    """The newest topic link: what a first delivery has seen."""
+    return db.execute("SELECT coalesce(max(rowid), 0) FROM article_topics").fetchone()[0]
+
+
+def pending(db: sqlite_utils.Database, subscription: Subscription) -> list[Article]:
+    """Every article, newest first, linked to the topic after the subscription's
+    cursor that this chat has not been sent for it."""
+    rows = db.execute(
+        "SELECT a.rowid FROM article_topics t JOIN articles a ON a.uid = t.uid "
+        "WHERE t.topic = ? AND t.rowid > ? AND NOT EXISTS "
+        "(SELECT 1 FROM deliveries d WHERE d.chat_id = ? AND d.topic = t.topic AND d.uid = t.uid) "
+        "ORDER BY a.published DESC, a.rowid DESC",
+        [subscription.topic, subscription.cursor or 0, subscription.chat_id],
+    )
+    return _articles_in_order(db, [row[0] for row in rows])
+
+
+def start_cursor(db: sqlite_utils.Database, chat_id: int, topic: str, cursor: int) -> None:
+    """Mark the first delivery done: later ones start after `cursor`."""
+    with db.atomic():
+        db.execute(
+            "UPDATE subscriptions SET cursor = ? WHERE chat_id = ? AND topic = ? AND cursor IS NULL",
+            [cursor, chat_id, topic],
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -30,3 +31,16 @@ def write_exports(folder: Path, files: int, per_file: int, topic: str = "合成"
         text = export_text(topic, per_file, first=index * per_file)
         (folder / f"export_{index:03d}.txt").write_text(text, encoding="utf-8")
     return folder
+
+
+def ingest_synthetic(library, folder: Path, topic: str, count: int, first: int = 0) -> None:
+    """Ingest `count` new articles of `topic` numbered from `first` (dated 2024, so older than
+    the bundled corpus: "new" means ingested later, not published later)."""
+    path = folder / f"synthetic_{first}_{count}.txt"
+    path.write_text(export_text(topic, count, first), encoding="utf-8")
+    library.ingest([path])
+
+
+def synthetic_titles(texts) -> list[str]:
+    """The titles of export_text's articles found in these texts, in order."""
+    return [title for text in texts for title in re.findall(r"合成标题 \d+ 稀土", text)]

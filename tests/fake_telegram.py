@@ -31,6 +31,7 @@ class Call:
 
     method: str
     params: dict[str, Any]
+    result: Any = None  # what the fake answered, e.g. the sent message with its message_id
 
     @property
     def text(self) -> str:
@@ -81,12 +82,15 @@ class FakeTelegram:
 
     def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict]:
         """The status and JSON body Telegram would answer `method` with."""
+        call = Call(method, params)
         with self.lock:
-            self.calls.append(Call(method, params))
+            self.calls.append(call)
         handler = getattr(self, f"_{method}", None)
         if handler is None:
             return 200, {"ok": True, "result": True}
-        return handler(params)
+        status, body = handler(params)
+        call.result = body.get("result")
+        return status, body
 
     @staticmethod
     def _ok(result: Any) -> tuple[int, dict]:
@@ -436,9 +440,11 @@ def visible_text(html_text: str) -> str:
 class BotHarness:
     """The real Application with a FakeRequest, fed updates one at a time on its own loop."""
 
-    def __init__(self, application) -> None:
+    def __init__(self, application, api: FakeTelegram | None = None) -> None:
+        """`api`: the FakeTelegram behind a FakeTelegramServer the application talks to over
+        loopback HTTP; by default the one behind the application's FakeRequest."""
         self.application = application
-        self.api: FakeTelegram = application.bot.request.api
+        self.api: FakeTelegram = api or application.bot.request.api
         self.loop = asyncio.new_event_loop()
         self.run(application.initialize())
 

@@ -163,7 +163,7 @@ def test_webhook_mode_checks_the_secret_token(seeded_library):
             assert post("wrong") == 403
             assert post("s3cret-Token_1") == 200
             [latest] = wait_for(lambda: [c for c in api.sent("sendMessage") if c.chat_id == 1003], process=process)
-            assert "2. <b>" in latest.text
+            assert "\n2. " in latest.text and latest.text.startswith("<b>Latest 2 articles</b>")
         finally:
             log = stop(process)
         assert TOKEN not in log

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 
 import pytest
@@ -13,6 +14,7 @@ from bot import schedule
 from bot.app import Settings, build_application, post_init
 from retrieval import subscriptions
 from retrieval.subscriptions import Subscription
+from tests.exports import ingest_synthetic, synthetic_titles
 from tests.fake_telegram import (
     BOT_ID,
     BOT_USERNAME,
@@ -67,6 +69,11 @@ def only_reply(calls) -> str:
     return sent[0].text
 
 
+def numbered(html_text: str, number: int) -> bool:
+    """Whether the message shows an article numbered `number`, with its date and time."""
+    return re.search(rf"(^|\n){number}\. ", html_text) is not None and re.search(r"<i>\d{4}-\d\d-\d\d \d\d:\d\d", html_text) is not None
+
+
 def assert_valid_html(calls) -> None:
     for call in calls:
         if "text" in call.params:
@@ -76,17 +83,17 @@ def assert_valid_html(calls) -> None:
 # --- Asking ---------------------------------------------------------------------------------
 
 
-def test_private_text_is_a_question_answered_with_titles_dates_and_numbered_bullets(bot):
+def test_private_text_is_a_question_answered_with_titles_dates_and_times(bot):
     text = only_reply(bot.send(message_update("How much is the US Australia rare earth deal worth?")))
-    assert "<b>" in text
-    assert "1. <b>" in text and "1) " in text
-    assert "· Sou Hu Cai Jing" in visible_text(text)
-    assert "2025-" in text
+    assert numbered(text, 1) and numbered(text, 3) and not numbered(text, 4)
+    assert "2025-10-21 05:51 · Sou Hu Cai Jing" in visible_text(text)
+    assert "How much" not in text  # no echo of the question
 
 
-def test_answer_highlights_the_question_terms(bot):
+def test_an_answer_without_marks_bolds_only_titles(bot):
     text = only_reply(bot.send(message_update("Australia rare earth agreement")))
-    assert "<b>Australia</b>" in text or "<b>agreement</b>" in text
+    bold = re.findall(r"<b>(.*?)</b>", text)
+    assert bold and all(re.search(r"[\u4e00-\u9fff]", words) for words in bold)
 
 
 def test_answer_offers_more_whose_callback_data_fits_64_bytes(bot):
@@ -96,15 +103,20 @@ def test_answer_offers_more_whose_callback_data_fits_64_bytes(bot):
     assert len(button["callback_data"].encode()) < 64
 
 
-def test_more_shows_the_next_page_in_place_and_answers_the_callback(bot):
+def test_more_shows_the_next_page_in_place_with_its_position_and_back(bot):
     sent = replies(bot.send(message_update("rare earth export controls")))[0]
+    assert "1–3 of 15" in sent.text
     data = sent.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
     shown = bot_message(sent.text, private_chat(user()), sent.params["reply_markup"])
     calls = bot.send(callback_update(data, shown))
     assert [c.method for c in calls].count("answerCallbackQuery") == 1
     edited = replies(calls, "editMessageText")[0]
-    assert "4. <b>" in edited.text and "1. <b>" not in edited.text
+    assert numbered(edited.text, 4) and not numbered(edited.text, 1) and "4–6 of 15" in edited.text
     assert telegram_html_problems(edited.text) == []
+    back, further = edited.params["reply_markup"]["inline_keyboard"][0]
+    assert back["text"] == "◂ Back" and further["text"] == "More ▸"
+    again = replies(bot.send(callback_update(back["callback_data"], shown)), "editMessageText")[0]
+    assert again.text == sent.text
 
 
 def test_a_forgotten_more_button_is_answered_with_a_notice(bot):
@@ -121,29 +133,33 @@ def test_unknown_button_data_is_still_answered(bot):
 
 def test_no_result_says_so_and_suggests_topics(bot):
     text = only_reply(bot.send(message_update("/ask qwxzv plkjh")))
-    assert "No articles match" in text and "/topics" in text
+    assert "No article matches" in text and "/topics" in text
 
 
-def test_bare_ask_gets_a_usage_hint_with_an_example(bot):
-    text = only_reply(bot.send(message_update("/ask")))
-    assert "<code>/ask " in text
+def test_bare_ask_prompts_for_the_question_and_answers_the_reply(bot):
+    [prompt] = replies(bot.send(message_update("/ask")))
+    assert "Reply with your question" in prompt.text and prompt.params["reply_markup"]["force_reply"] is True
+    asked = bot_message(prompt.text, private_chat(user()))
+    asked["message_id"] = prompt.result["message_id"]
+    text = only_reply(bot.send(message_update("rare earth magnets", reply_to=asked)))
+    assert numbered(text, 1)
 
 
-def test_user_text_is_escaped(bot):
-    text = only_reply(bot.send(message_update("/ask <script>&amp; qwxzv")))
+def test_user_text_never_breaks_the_html(bot):
+    text = only_reply(bot.send(message_update("/unsubscribe <script>&amp; qwxzv")))
     assert "&lt;script&gt;&amp;amp;" in text
 
 
 def test_chinese_users_get_chinese_replies(bot):
     text = only_reply(bot.send(message_update("/ask", sender=user(language="zh-hans"))))
-    assert "请在命令后写上问题" in text
+    assert "请回复这条消息写下问题" in text
 
 
 def test_a_question_is_answered_in_its_own_language_notes_included(bot):
     chinese = only_reply(bot.send(message_update("最新消息", sender=user(language="en"))))
-    assert "的结果" in chinese and "从最新一篇文章的日期 2026-02-08 起算" in chinese
+    assert "第 1–3 条" in chinese and "从最新一篇文章的日期 2026-02-08 起算" in chinese
     english = only_reply(bot.send(message_update("latest news", sender=user(language="zh-hans"))))
-    assert "Results for" in english and "counted from the newest article, 2026-02-08" in english
+    assert "1–3 of" in english and "counted from the newest article, 2026-02-08" in english
 
 
 # --- Groups ---------------------------------------------------------------------------------
@@ -155,13 +171,13 @@ def test_group_chatter_is_left_alone(bot):
 
 def test_group_mention_is_a_question(bot):
     text = only_reply(bot.send(message_update(f"@{BOT_USERNAME} rare earth magnets", chat=GROUP)))
-    assert "1. <b>" in text
+    assert numbered(text, 1)
 
 
 def test_group_reply_to_the_bot_is_a_question(bot):
     earlier = bot_message("an earlier answer", GROUP)
     text = only_reply(bot.send(message_update("and the G7 alliance?", chat=GROUP, reply_to=earlier)))
-    assert "1. <b>" in text
+    assert numbered(text, 1)
 
 
 def test_group_reply_to_someone_else_is_left_alone(bot):
@@ -171,7 +187,7 @@ def test_group_reply_to_someone_else_is_left_alone(bot):
 
 def test_group_commands_addressed_to_the_bot_work(bot):
     text = only_reply(bot.send(message_update(f"/ask@{BOT_USERNAME} rare earth magnets", chat=GROUP)))
-    assert "1. <b>" in text
+    assert numbered(text, 1)
 
 
 def test_channel_posts_are_ignored(bot):
@@ -188,7 +204,10 @@ def test_topics_lists_counts_and_newest_day_with_a_button_each(bot, seeded_libra
     for summary in summaries:
         assert f"{summary.articles} articles" in sent.text and summary.last.isoformat() in sent.text
     buttons = [row[0] for row in sent.params["reply_markup"]["inline_keyboard"]]
-    assert [b["text"] for b in buttons] == [s.topic for s in summaries]
+    assert [b["text"] for b in buttons] == [f"{seeded_library.topic_in_english(s.topic)} ({s.topic})" for s in summaries]
+    assert "neodymium (钕)" in [b["text"] for b in buttons]
+    chinese = replies(bot.send(message_update("/topics", sender=user(language="zh"))))[0]
+    assert [row[0]["text"] for row in chinese.params["reply_markup"]["inline_keyboard"]] == [s.topic for s in summaries]
     assert all(len(b["callback_data"].encode()) < 64 for b in buttons)
 
 
@@ -203,20 +222,29 @@ def test_topic_button_opens_its_digest(bot):
 def test_digest_with_a_window(bot):
     calls = bot.send(message_update("/digest 稀土 all"))
     assert "all time" in replies(calls)[0].text
-    assert "1. <b>" in "".join(c.text for c in replies(calls))
+    assert "1. <b>" in "".join(c.text for c in replies(calls))  # digests keep their own layout
     assert_valid_html(calls)
     assert "last 30 days" in replies(bot.send(message_update("/digest 稀土联盟 30d")))[0].text
 
 
-def test_digest_without_a_topic_shows_usage(bot):
-    assert "/digest " in only_reply(bot.send(message_update("/digest")))
+def test_digest_without_a_topic_prompts_for_one_and_opens_the_reply(bot):
+    [prompt] = replies(bot.send(message_update("/digest")))
+    assert "Which topic?" in prompt.text and prompt.params["reply_markup"]["force_reply"] is True
+    asked = bot_message(prompt.text, private_chat(user()))
+    asked["message_id"] = prompt.result["message_id"]
+    calls = bot.send(message_update("neodymium all", reply_to=asked))
+    assert "Digest: 钕</b> (all time)" in replies(calls)[0].text
+
+
+def test_digest_takes_an_english_topic_name(bot):
+    assert "Digest: 钕</b>" in replies(bot.send(message_update("/digest neodymium all")))[0].text
 
 
 def test_latest_sends_the_newest_articles(bot, seeded_library):
     calls = bot.send(message_update("/latest 3"))
     text = "\n".join(c.text for c in replies(calls))
     newest = seeded_library.latest(3)
-    assert "3. <b>" in text and "4. <b>" not in text
+    assert numbered(text, 3) and not numbered(text, 4)
     assert newest[0].published.strftime("%Y-%m-%d") in text
     assert_valid_html(calls)
 
@@ -264,8 +292,10 @@ def test_subscribe_to_an_unknown_topic_is_refused(bot, seeded_library):
     assert subscriptions.for_chat(seeded_library.db, 1001) == []
 
 
-def test_subscribe_without_a_topic_shows_usage(bot):
-    assert "/subscribe TOPIC" in only_reply(bot.send(message_update("/subscribe")))
+def test_subscribe_without_a_topic_offers_topic_buttons(bot, seeded_library):
+    [sent] = replies(bot.send(message_update("/subscribe")))
+    labels = [row[0]["text"] for row in sent.params["reply_markup"]["inline_keyboard"]]
+    assert len(labels) == len(seeded_library.topics()) and "neodymium (钕)" in labels
 
 
 def test_group_members_who_are_not_admins_cannot_subscribe(bot, seeded_library):
@@ -307,36 +337,44 @@ def subscribe_directly(library, chat_id=1001, topic="稀土联盟") -> None:
     subscriptions.subscribe(library.db, Subscription(chat_id, topic, "daily", "08:00", "en", 1001))
 
 
-def test_delivery_sends_only_articles_not_yet_sent(bot, seeded_library):
-    subscribe_directly(seeded_library)
-    count = bot.run(schedule.deliver(bot.application.bot, seeded_library, 1001, "稀土联盟"))
+def deliver(bot, library, chat_id=1001, topic="稀土联盟"):
+    return bot.run(schedule.deliver(bot.application.bot, library, chat_id, topic))
+
+
+def test_a_long_delivery_is_paged_and_every_message_carries_its_buttons_last(bot, seeded_library, tmp_path):
+    subscribe_directly(seeded_library, topic="钕")
+    deliver(bot, seeded_library, topic="钕")
+    ingest_synthetic(seeded_library, tmp_path, "钕", 60)
+    bot.api.calls.clear()
+    assert deliver(bot, seeded_library, topic="钕") == 60
     sent = replies(bot.api.calls)
-    assert count > 0 and sent and "New in" in sent[0].text
-    assert_valid_html(sent)
-    assert bot.run(schedule.deliver(bot.application.bot, seeded_library, 1001, "稀土联盟")) == 0
-    assert len(replies(bot.api.calls)) == len(sent)
+    assert len(sent) > 1 and all(len(c.text) <= 4096 for c in sent)
+    assert [("reply_markup" in c.params) for c in sent] == [False] * (len(sent) - 1) + [True]
+    assert len(set(synthetic_titles(c.text for c in replies(sent)))) == 60
 
 
-def test_delivery_failing_midway_resumes_without_repeats(bot, seeded_library):
-    subscribe_directly(seeded_library, topic="稀土")
+def test_delivery_failing_midway_resumes_without_repeats(bot, seeded_library, tmp_path):
+    subscribe_directly(seeded_library, topic="钕")
+    deliver(bot, seeded_library, topic="钕")
+    ingest_synthetic(seeded_library, tmp_path, "钕", 60)
+    bot.api.calls.clear()
     bot.api.sends_before_failure = 1
     with pytest.raises(TelegramError):
-        bot.run(schedule.deliver(bot.application.bot, seeded_library, 1001, "稀土"))
-    first = [c.text for c in replies(bot.api.calls)][0]
+        deliver(bot, seeded_library, topic="钕")
+    first = synthetic_titles(c.text for c in replies(bot.api.calls)[:1])
     bot.api.sends_before_failure = None
     bot.api.calls.clear()
-    bot.run(schedule.deliver(bot.application.bot, seeded_library, 1001, "稀土"))
-    rest = "\n".join(c.text for c in replies(bot.api.calls))
-    first_titles = {line for line in first.splitlines() if line[:1].isdigit() and "<b>" in line}
-    assert first_titles and rest
-    assert not any(title.split(". ", 1)[1] in rest for title in first_titles)
+    deliver(bot, seeded_library, topic="钕")
+    rest = synthetic_titles(c.text for c in replies(bot.api.calls))
+    assert first and rest and not set(first) & set(rest)
+    assert len(set(first) | set(rest)) == 60
 
 
 def test_blocked_chat_gets_its_subscriptions_paused(bot, seeded_library, caplog):
     subscribe_directly(seeded_library)
     bot.api.blocked.add(1001)
     with caplog.at_level(logging.WARNING):
-        assert bot.run(schedule.deliver(bot.application.bot, seeded_library, 1001, "稀土联盟")) is None
+        assert deliver(bot, seeded_library) is None
     assert subscriptions.for_chat(seeded_library.db, 1001)[0].paused
     assert subscriptions.active(seeded_library.db) == []
     assert "paused" in caplog.text
@@ -356,16 +394,17 @@ def test_restart_sets_the_menu_in_two_languages_and_restores_jobs(seeded_library
         harness.close()
 
 
-def test_daily_jobs_run_at_the_chosen_time_in_the_bot_time_zone(bot, seeded_library):
+def test_daily_jobs_run_at_the_chosen_time_and_weekly_ones_on_their_day(bot, seeded_library):
+    shanghai = bot.application.bot_data["settings"].timezone
     subscription = Subscription(1001, "钕", "daily", "21:15", "en")
-    schedule.schedule_subscription(bot.application.job_queue, subscription)
+    schedule.schedule_subscription(bot.application.job_queue, subscription, shanghai)
     [job] = bot.application.job_queue.get_jobs_by_name(subscription.job_name)
     trigger = job.job.trigger
     assert "hour='21', minute='15'" in str(trigger) and str(trigger.timezone) == "Asia/Shanghai"
-    weekly = Subscription(1001, "稀土", "weekly", "06:00", "en")
-    schedule.schedule_subscription(bot.application.job_queue, weekly)
+    weekly = Subscription(1001, "稀土", "weekly", "06:00", "en", weekday=4)
+    schedule.schedule_subscription(bot.application.job_queue, weekly, shanghai)
     [job] = bot.application.job_queue.get_jobs_by_name(weekly.job_name)
-    assert "day_of_week='mon'" in str(job.job.trigger)
+    assert "day_of_week='fri'" in str(job.job.trigger)
 
 
 # --- Errors, limits, ingest -----------------------------------------------------------------
@@ -386,7 +425,7 @@ def test_questions_beyond_the_rate_limit_get_one_notice_then_silence(seeded_libr
     harness = make_harness(seeded_library, questions_per_minute=2)
     try:
         for _ in range(2):
-            assert "1. <b>" in only_reply(harness.send(message_update("rare earth magnets")))
+            assert numbered(only_reply(harness.send(message_update("rare earth magnets"))), 1)
         assert "wait a minute" in only_reply(harness.send(message_update("rare earth magnets")))
         assert harness.send(message_update("rare earth magnets")) == []
     finally:
@@ -425,7 +464,7 @@ def test_flood_limits_are_waited_out_and_retried(bot):
     bot.api.flood_waits = 1
     calls = bot.send(message_update("/latest 1"))
     assert len(replies(calls)) == 2  # refused once with retry_after, then sent
-    assert "1. <b>" in calls[-1].text
+    assert numbered(calls[-1].text, 1)
 
 
 def test_the_token_never_reaches_the_log(capsys):
@@ -450,7 +489,8 @@ def test_the_token_never_reaches_the_log(capsys):
 
 def test_being_removed_from_a_chat_pauses_its_subscriptions(bot, seeded_library):
     subscribe_directly(seeded_library, chat_id=GROUP["id"], topic="钕")
-    schedule.schedule_subscription(bot.application.job_queue, subscriptions.for_chat(seeded_library.db, GROUP["id"])[0])
+    subscription = subscriptions.for_chat(seeded_library.db, GROUP["id"])[0]
+    schedule.schedule_subscription(bot.application.job_queue, subscription, bot.application.bot_data["settings"].timezone)
     change = {
         "chat": GROUP,
         "from": user(),
@@ -475,7 +515,7 @@ def test_the_scheduled_job_delivers_through_the_job_queue(bot, seeded_library):
     finally:
         bot.run(queue.stop(wait=True))
     sent = replies(bot.api.calls)
-    assert sent and "New in" in sent[0].text and sent[0].chat_id == 1001
+    assert sent and "Recent in" in sent[0].text and sent[0].chat_id == 1001
 
 
 def test_a_topic_button_names_its_topic_exactly_even_when_others_share_the_prefix(bot):
