@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
@@ -162,6 +163,7 @@ async def post_init(application: Application) -> None:
         await bot.set_my_description(description, language_code=code)
         await bot.set_my_short_description(short_description, language_code=code)
     library: Library = application.bot_data["library"]
+    await asyncio.to_thread(library.warm_up)  # the first user's question should not load the dictionaries
     default_zone = application.bot_data["settings"].timezone
     restored = subscriptions.active(library.db)
     for subscription in restored:
