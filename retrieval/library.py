@@ -124,7 +124,7 @@ class Library:
 
     def digest(self, topic_or_query: str, days: int | None = 7, today: date | None = None) -> Digest:
         today = today or datetime.now(SHANGHAI).date()
-        return build_digest(self.db, self.index(), self.tokenizer, topic_or_query, days, today)
+        return build_digest(self.db, self.index(), self.tokenizer, topic_or_query, days, today, glossary=self.glossary)
 
     def topics(self) -> list[store.TopicSummary]:
         return store.topic_summaries(self.db)

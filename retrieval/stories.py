@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -168,7 +168,7 @@ def evidence(article: Article, index: Index, tokenize: Tokenize, translate: Tran
     "American" broad however rarely the bullets say it)."""
     text = "\n".join((article.title, *article.bullets))
     frequencies = {token: index.document_frequency(token) for token in set(tokenize(text))}
-    names = {token for bullet in article.bullets for token in tokenize(" ".join(_names(bullet)))} - _CALENDAR
+    names = {token for bullet in article.bullets for token in tokenize(" ".join(_names(bullet)))} - CALENDAR_WORDS
     for source, english in translate(text) if translate is not None else ():
         is_name = english[:1].isupper() and english.lower() not in _MONTHS
         for token in tokenize(english):
@@ -184,7 +184,10 @@ def evidence(article: Article, index: Index, tokenize: Tokenize, translate: Tran
     figure_weights = {}
     for figure in figures(text):
         if figure.unit != "n" or figure.value >= 1e6:
-            figure_weights[figure.key] = _idf(index, max(index.document_frequency(figure.token), 1))
+            # a share ("70%") is as specific as the index finds it; an amount with its unit and
+            # scale ("$3 billion", "2,600 tons") is specific in itself
+            specific = _idf(index, max(index.document_frequency(figure.token), 1)) if figure.unit == "%" else FIGURE_IDF
+            figure_weights[figure.key] = specific
     return Evidence(
         article.day,
         terms,
@@ -199,7 +202,12 @@ _NUMBER = re.compile(r"^[\d.,]+%?$")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][A-Za-z0-9&\-]+(?:\s+(?:of\s+)?[A-Z][A-Za-z0-9&\-]+)*)")
 
 
-_CALENDAR = frozenset(_MONTHS) | {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+CALENDAR_WORDS = frozenset(_MONTHS) | {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+
+
+def names_in(bullet: str) -> list[str]:
+    """Names a bullet writes: capitalised phrases past its first word ("Treasury Secretary")."""
+    return _names(bullet)
 
 
 def _names(bullet: str) -> list[str]:
@@ -265,6 +273,9 @@ def group(evidences: Sequence[Evidence], threshold: float = LINK_SCORE) -> list[
 # --- stories: grouping, bullets, conflicts ---------------------------------------------------
 
 MAX_STORY_BULLETS = 3
+OPENING_BONUS = 3.0  # an article's first bullet; its n-th gets OPENING_BONUS / (1 + 2n)
+FACT_BONUS = 0.75  # each figure (two at most)
+CENTRAL_SCALE = 2.0
 REDUNDANT_BULLETS = 0.45  # token Jaccard above which a bullet repeats one already chosen
 TITLE_REPEAT = 0.5  # title-bigram share above which a bullet only repeats the title
 CONFLICT_GAP = 0.25  # figures of one quantity further apart than this share disagree
@@ -372,19 +383,30 @@ class Storyteller:
         """Positions of the articles grouped into stories, each in the given order."""
         return group([self.evidence(article) for article in articles])
 
-    def stories(self, articles: Sequence[Article], newest: date | None = None) -> list[Story]:
-        """The articles (newest or best first) as stories, heaviest first."""
+    def stories(
+        self, articles: Sequence[Article], newest: date | None = None, asked: Mapping[str, float] | None = None
+    ) -> list[Story]:
+        """The articles (newest or best first) as stories, heaviest first; `newest` is the day
+        recency counts from, `asked` a question's token weights that bullets should answer."""
         built = []
         evidences = [self.evidence(article) for article in articles]
+        asked_idf = {token: weight * self.index.idf(token) for token, weight in (asked or {}).items()}
         for positions in group(evidences):
             members = [articles[p] for p in positions]
-            built.append(self.story(members, [evidences[p] for p in positions], newest))
+            built.append(self.story(members, [evidences[p] for p in positions], newest, asked_idf))
         order = {id(story): n for n, story in enumerate(built)}
         return sorted(built, key=lambda story: (-story.weight, order[id(story)]))
 
-    def story(self, members: Sequence[Article], evidences: Sequence[Evidence], newest: date | None) -> Story:
+    def story(
+        self,
+        members: Sequence[Article],
+        evidences: Sequence[Evidence],
+        newest: date | None = None,
+        asked: Mapping[str, float] | None = None,
+    ) -> Story:
+        """One story of these articles (given best or newest first)."""
         shared = _shared_terms(evidences)
-        ranked = self.rank_bullets(members, shared)
+        ranked = self.rank_bullets(members, {**(shared if len(members) > 1 else {}), **(asked or {})})
         conflicts = self.conflicts(members)
         newest = newest or max(article.day for article in members)
         outlets = len({article.source or "?" for article in members})
@@ -393,18 +415,32 @@ class Storyteller:
         weight = len(members) + 0.5 * outlets + 1.0 / (1 + age / 7) + (0.5 if has_figures else 0.0)
         lead = _lead(members, ranked)
         ordered = (lead, *[article for article in members if article is not lead])
-        themes = tuple(term for term, _ in sorted(shared.items(), key=lambda pair: -pair[1]))
+        themes = self._theme_terms(members, shared)
         return Story(ordered, ranked[0] if ranked else "", tuple(ranked), conflicts, weight, themes)
 
-    def rank_bullets(self, members: Sequence[Article], shared: dict[str, float]) -> list[str]:
-        """The story's best bullets, best first, none repeating another: bullets with facts
-        (figures, names, the terms the articles share) before filler."""
+    def _theme_terms(self, members: Sequence[Article], shared: Mapping[str, float]) -> tuple[str, ...]:
+        """The story's specific terms by how much of it they run through: weight x the number
+        of its bullets that use them; only terms used more than once."""
+        uses: dict[str, int] = defaultdict(int)
+        for article in members:
+            for bullet in article.bullets:
+                for token in set(self.tokenize(bullet)):
+                    uses[token] += token in shared
+            for token in set(self.tokenize(article.title)):
+                uses[token] += token in shared
+        scored = {term: shared[term] * count for term, count in uses.items() if count > 1}
+        return tuple(sorted(scored, key=lambda term: (-scored[term], term)))
+
+    def rank_bullets(self, members: Sequence[Article], central: Mapping[str, float]) -> list[str]:
+        """The story's best bullets, best first, none repeating another. A bullet scores for
+        standing early in its article (exports open with the gist), for its figures, and for
+        the `central` terms it holds (those its articles share, a question's); filler comes last."""
         scored = []
         for rank, article in enumerate(members):
             for position, bullet in enumerate(article.bullets):
                 tokens = set(self.tokenize(bullet))
-                score = sum(shared.get(token, 0.0) for token in tokens) + 1.0 * len(figures(bullet))
-                score += 0.5 * len(_names(bullet)) + (1.0 if position == 0 else 0.0) - 0.1 * position
+                score = OPENING_BONUS / (1 + 2 * position) + FACT_BONUS * min(len(figures(bullet)), 2)
+                score += sum(central.get(token, 0.0) for token in tokens) / (CENTRAL_SCALE * math.sqrt(len(tokens) + 1))
                 filler = is_filler(bullet, article.title)
                 scored.append((filler, -score, rank, position, bullet, tokens))
         scored.sort(key=lambda row: row[:4])
