@@ -124,6 +124,7 @@ def add_handlers(application: Application) -> None:
     )
     application.add_handler(CallbackQueryHandler(handlers.more, pattern=r"^m:"))
     application.add_handler(CallbackQueryHandler(handlers.topic_button, pattern=r"^t:"))
+    application.add_handler(CallbackQueryHandler(handlers.digest_button, pattern=r"^dg:"))
     application.add_handler(CallbackQueryHandler(handlers.stale_button))
     application.add_handler(InlineQueryHandler(handlers.inline_query))
     application.add_handler(ChatMemberHandler(handlers.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))

@@ -196,8 +196,7 @@ async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     await query.answer()
     result = await asyncio.to_thread(_library(context).digest, topic, DIGEST_DAYS)
-    for html_text in render.digest_messages(result, _language(update)):
-        await context.bot.send_message(update.effective_chat.id, html_text)
+    await send_digest(context, update.effective_chat.id, result, _language(update))
 
 
 async def digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -218,7 +217,58 @@ async def digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await update.effective_message.reply_text(text(language, "digest_usage", topic=render.escape(example)))
         return
     result = await asyncio.to_thread(_library(context).digest, topic, days)
-    await _reply_all(update.effective_message, render.digest_messages(result, language))
+    await send_digest(context, update.effective_chat.id, result, language)
+
+
+async def send_digest(context: ContextTypes.DEFAULT_TYPE, chat_id: int, result, language: str) -> None:
+    """Send a digest's messages, the last with its 30 days / all / subscribe buttons."""
+    messages = render.digest_messages(result, language)
+    keyboard = render.digest_keyboard(result, language)
+    for number, html_text in enumerate(messages, 1):
+        markup = keyboard if number == len(messages) else None
+        await context.bot.send_message(chat_id, html_text, reply_markup=markup)
+
+
+async def digest_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button under a digest: the topic over 30 days or all time, or subscribe this chat to it."""
+    query = update.callback_query
+    language = _language(update)
+    _, action, name = (query.data.split(":", 2) + ["", ""])[:3]
+    topic = await _resolve_topic(context, name, prefix=True)
+    if topic is None or action not in render.DIGEST_ACTIONS:
+        await query.answer(text(language, "expired"))
+        return
+    if action == "sub":
+        await _subscribe_from_button(update, context, topic, language)
+        return
+    await query.answer()
+    result = await asyncio.to_thread(_library(context).digest, topic, 30 if action == "30" else None)
+    await send_digest(context, update.effective_chat.id, result, language)
+
+
+async def _subscribe_from_button(update: Update, context: ContextTypes.DEFAULT_TYPE, topic: str, language: str) -> None:
+    """Subscribe the chat to the topic at the default frequency and time; in a group only
+    an administrator may."""
+    query, chat, user = update.callback_query, update.effective_chat, update.effective_user
+    if chat.type != ChatType.PRIVATE and not (user and await _is_chat_admin(context, chat.id, user.id)):
+        await query.answer(text(language, "admins_only"), show_alert=True)
+        return
+    frequency, at = subscriptions.DEFAULT_FREQUENCY, subscriptions.DEFAULT_TIME
+    subscription = Subscription(chat.id, topic, frequency, at, language, user.id if user else None)
+    await _db(context, subscriptions.subscribe, subscription)
+    schedule.schedule_subscription(context.job_queue, subscription)
+    await query.answer()
+    tz = str(context.bot_data["settings"].timezone)
+    reply = text(
+        language,
+        "subscribed",
+        target=text(language, "this_chat"),
+        topic=render.escape(topic),
+        frequency=text(language, frequency),
+        at=at,
+        tz=tz,
+    )
+    await context.bot.send_message(chat.id, reply)
 
 
 async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -76,7 +76,7 @@ async def deliver(bot: Bot, library: Library, chat_id: int, topic: str) -> int |
     if subscription is None or subscription.paused:
         return 0
     result = await asyncio.to_thread(library.digest, topic, None)
-    articles = {hit.article.uid: hit.article for hit in result.hits}
+    articles = {article.uid: article for story in result.stories for article in story.articles}
     fresh = await on_database(library, subscriptions.unsent, chat_id, topic, list(articles))
     if not fresh:
         return 0

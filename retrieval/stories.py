@@ -574,14 +574,14 @@ def short_figure(claim: Claim) -> str:
                 break
         else:
             text = f"{value:,.0f}" if value >= 1000 else f"{value:g}"
-        text = {"usd": f"${text}", "eur": f"€{text}"}.get(unit, f"{text} {_UNIT_NAMES.get(unit, unit)}")
+        text = {"usd": f"${text}", "eur": f"€{text}"}.get(unit) or f"{text} {_UNIT_NAMES.get(unit, unit)}"
     at = claim.text.find(figure.text)
     if at >= 0 and re.match(r"\s*each\b", claim.text[at + len(figure.text):]):
         text += " each"
     return text
 
 
-_UNIT_NAMES = {"t": "t", "kg": "kg", "cny": "yuan", "rub": "rubles", "jpy": "yen"}
+_UNIT_NAMES = {"t": "t", "kg": "kg", "usd": "USD", "eur": "EUR", "cny": "yuan", "rub": "rubles", "jpy": "yen"}
 
 
 def _shared_terms(evidences: Sequence[Evidence]) -> dict[str, float]:
