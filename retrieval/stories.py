@@ -10,6 +10,7 @@ Broad words every article of a topic uses ("rare earth", "China", "70%") weigh n
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import defaultdict
@@ -159,15 +160,24 @@ class Evidence:
     title: frozenset[str]  # title character bigrams
 
 
-def evidence(article: Article, index: Index, tokenize: Tokenize, translate: Translate | None = None) -> Evidence:
+def evidence(
+    article: Article,
+    index: Index,
+    tokenize: Tokenize,
+    translate: Translate | None = None,
+    bullet_tokens: Sequence[Sequence[str]] | None = None,
+) -> Evidence:
     """The specific terms (with their idf), figures, dates and title bigrams of an article.
 
     `translate` gives (Chinese term, English term) pairs for the article's Chinese text (a
-    capitalised English term is a name);
-    a translation is as broad as the more common of the two (美国 in every title makes
-    "American" broad however rarely the bullets say it)."""
+    capitalised English term is a name); a translation is as broad as the more common of the two (美国 in every title makes
+    "American" broad however rarely the bullets say it). `bullet_tokens` are the bullets'
+    tokens when the caller has them (the index keeps them)."""
     text = "\n".join((article.title, *article.bullets))
-    frequencies = {token: index.document_frequency(token) for token in set(tokenize(text))}
+    if bullet_tokens is None:
+        bullet_tokens = [tokenize(bullet) for bullet in article.bullets]
+    tokens = set(tokenize(article.title)).union(*bullet_tokens)
+    frequencies = {token: index.document_frequency(token) for token in tokens}
     names = {token for bullet in article.bullets for token in tokenize(" ".join(_names(bullet)))} - CALENDAR_WORDS
     for source, english in translate(text) if translate is not None else ():
         is_name = english[:1].isupper() and english.lower() not in _MONTHS
@@ -356,7 +366,8 @@ class Storyteller:
 
     def __init__(self, index: Index, tokenize: Tokenize, glossary: Glossary | None = None) -> None:
         self.index = index
-        self.tokenize = tokenize
+        self._tokenizer = tokenize
+        self._tokens: dict[str, list[str]] = {}
         self.glossary = glossary
         self.translate = self._translate if glossary is not None else None
         self._name_tokens = frozenset(
@@ -376,8 +387,24 @@ class Storyteller:
             for english in entry.english
         ]
 
+    def tokenize(self, text: str) -> list[str]:
+        """The tokenizer's tokens, each text tokenized once."""
+        tokens = self._tokens.get(text)
+        if tokens is None:
+            tokens = self._tokens[text] = self._tokenizer(text)
+        return tokens
+
+    def bullet_tokens(self, article: Article) -> list[list[str]]:
+        """Each bullet's tokens: as the index holds them, else tokenized."""
+        indexed = self.index.bullet_ids(article.rowid)
+        if indexed is None or len(indexed[1]) != len(article.bullets):
+            return [self.tokenize(bullet) for bullet in article.bullets]
+        words = self.index.words(indexed[0].tolist())
+        starts = [0, *itertools.accumulate(indexed[1].tolist())]
+        return [words[start:end] for start, end in zip(starts, starts[1:])]
+
     def evidence(self, article: Article) -> Evidence:
-        return evidence(article, self.index, self.tokenize, self.translate)
+        return evidence(article, self.index, self.tokenize, self.translate, self.bullet_tokens(article))
 
     def groups(self, articles: Sequence[Article]) -> list[list[int]]:
         """Positions of the articles grouped into stories, each in the given order."""
@@ -423,8 +450,8 @@ class Storyteller:
         of its bullets that use them; only terms used more than once."""
         uses: dict[str, int] = defaultdict(int)
         for article in members:
-            for bullet in article.bullets:
-                for token in set(self.tokenize(bullet)):
+            for tokens in self.bullet_tokens(article):
+                for token in set(tokens):
                     uses[token] += token in shared
             for token in set(self.tokenize(article.title)):
                 uses[token] += token in shared
@@ -437,8 +464,7 @@ class Storyteller:
         the `central` terms it holds (those its articles share, a question's); filler comes last."""
         scored = []
         for rank, article in enumerate(members):
-            for position, bullet in enumerate(article.bullets):
-                tokens = set(self.tokenize(bullet))
+            for position, (bullet, tokens) in enumerate(zip(article.bullets, map(set, self.bullet_tokens(article)))):
                 score = OPENING_BONUS / (1 + 2 * position) + FACT_BONUS * min(len(figures(bullet)), 2)
                 score += sum(central.get(token, 0.0) for token in tokens) / (CENTRAL_SCALE * math.sqrt(len(tokens) + 1))
                 filler = is_filler(bullet, article.title)
