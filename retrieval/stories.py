@@ -176,7 +176,7 @@ def evidence(
     text = "\n".join((article.title, *article.bullets))
     if bullet_tokens is None:
         bullet_tokens = [tokenize(bullet) for bullet in article.bullets]
-    tokens = set(tokenize(article.title)).union(*bullet_tokens)
+    tokens = set(title_words(article.title, index, tokenize)).union(*bullet_tokens)
     frequencies = {token: index.document_frequency(token) for token in tokens}
     names = {token for bullet in article.bullets for token in tokenize(" ".join(_names(bullet)))} - CALENDAR_WORDS
     for source, english in translate(text) if translate is not None else ():
@@ -208,6 +208,28 @@ def evidence(
 
 
 _PUNCTUATION = re.compile(r"[\W_]+")
+_CJK_RUN = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)")
+LONGEST_WORD = 6
+
+
+def title_words(title: str, index: Index, tokenize: Tokenize) -> list[str]:
+    """A title's words as the index knows them: Chinese runs cut greedily into the longest
+    words the index's vocabulary holds (no segmenter to load for a digest), the rest tokenized."""
+    words: list[str] = []
+    for position, piece in enumerate(_CJK_RUN.split(title)):
+        if not position % 2:
+            words += tokenize(piece) if piece.strip() else []
+            continue
+        start = 0
+        while start < len(piece):
+            for end in range(min(len(piece), start + LONGEST_WORD), start + 1, -1):
+                if index.token_id(piece[start:end]) is not None:
+                    words.append(piece[start:end])
+                    start = end
+                    break
+            else:
+                start += 1
+    return words
 _NUMBER = re.compile(r"^[\d.,]+%?$")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][A-Za-z0-9&\-]+(?:\s+(?:of\s+)?[A-Z][A-Za-z0-9&\-]+)*)")
 
@@ -453,7 +475,7 @@ class Storyteller:
             for tokens in self.bullet_tokens(article):
                 for token in set(tokens):
                     uses[token] += token in shared
-            for token in set(self.tokenize(article.title)):
+            for token in set(title_words(article.title, self.index, self.tokenize)):
                 uses[token] += token in shared
         scored = {term: shared[term] * count for term, count in uses.items() if count > 1}
         return tuple(sorted(scored, key=lambda term: (-scored[term], term)))
