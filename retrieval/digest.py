@@ -150,7 +150,9 @@ def _theme(story: Story, storyteller: Storyteller) -> Theme | None:
             break
     if not english:
         return None
-    return Theme(" · ".join(english), "·".join(chinese))
+    # an English reader gets the corpus's Chinese words only when the theme has nothing else
+    readable = [shown for shown in english if not has_cjk(shown)] or english
+    return Theme(" · ".join(readable), "·".join(chinese))
 
 
 def _name_phrases(story: Story, tokenize: Tokenize) -> dict[str, str]:
@@ -165,7 +167,7 @@ def _name_phrases(story: Story, tokenize: Tokenize) -> dict[str, str]:
                 for token in tokenize(phrase):
                     counts.setdefault(token, {}).setdefault(phrase, 0)
                     counts[token][phrase] += 1
-    return {token: max(found, key=lambda phrase: (found[phrase], -len(phrase))) for token, found in counts.items()}
+    return {token: max(found, key=lambda phrase: (found[phrase], len(phrase))) for token, found in counts.items()}
 
 
 def _glossary_entry(glossary: Glossary | None, term: str, tokenize: Tokenize):

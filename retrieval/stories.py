@@ -21,6 +21,7 @@ from datetime import date
 from .expand import Glossary
 from .index import Index
 from .models import Article, Hit, Sighting
+from .tokenize import ENGLISH_STOP_WORDS
 
 Tokenize = Callable[[str], list[str]]
 Translate = Callable[[str], Iterable[tuple[str, str]]]
@@ -231,6 +232,17 @@ def title_words(title: str, index: Index, tokenize: Tokenize) -> list[str]:
                 start += 1
     return words
 _NUMBER = re.compile(r"^[\d.,]+%?$")
+_OPENING = re.compile(r"\s*(?:[A-Z][A-Za-z0-9&\-]*[:,]?(?:\s+|$))*")
+_FIRST_WORD = re.compile(r"\s*([A-Za-z]+)\s*")
+
+
+def _opening_end(bullet: str) -> int:
+    """Where a bullet's opening stops counting as names: after a leading stop word ("The US…"),
+    else after its whole leading run of capitalised words ("Specific Announcements: …" is a label)."""
+    first = _FIRST_WORD.match(bullet)
+    if first and first.group(1).lower() in ENGLISH_STOP_WORDS:
+        return first.end()
+    return _OPENING.match(bullet).end()
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][A-Za-z0-9&\-]+(?:\s+(?:of\s+)?[A-Z][A-Za-z0-9&\-]+)*)")
 
 
@@ -245,7 +257,8 @@ def names_in(bullet: str) -> list[str]:
 def _names(bullet: str) -> list[str]:
     """Capitalised phrases that are not merely the first word of the bullet: names."""
     bullet = re.sub(r"\bU\.S\.(?:A\.)?", "US", bullet)
-    return [match.group(1) for match in _NAME.finditer(bullet) if match.start(1) > 0]
+    opening = _opening_end(bullet)
+    return [match.group(1) for match in _NAME.finditer(bullet) if match.start(1) >= max(opening, 1)]
 
 
 def _idf(index: Index, frequency: int) -> float:
