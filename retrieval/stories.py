@@ -30,7 +30,8 @@ WINDOW_DAYS = 3  # articles further apart are one story only with near-identical
 TITLE_WINDOW_DAYS = 21
 DUPLICATE_TITLE_SIMILARITY = 0.6
 SPECIFIC_SHARE = 0.12  # a term in more than this share of the corpus is broad, not evidence
-LINK_SCORE = 1.0  # evidence two articles need to be one story
+LINK_SCORE = 0.85  # evidence two articles need to be one story
+DAY_DECAY = 0.15  # evidence loses this share for each day apart beyond the first
 TERM_SCALE = 12.0  # idf x shared specific terms worth one story
 FIGURE_WEIGHT = 0.45
 DATE_WEIGHT = 0.45
@@ -291,7 +292,7 @@ def link_score(left: Evidence, right: Evidence) -> float:
     score = shared_terms / TERM_SCALE
     score += FIGURE_WEIGHT * sum(left.figures[f] for f in left.figures.keys() & right.figures.keys()) / FIGURE_IDF
     score += DATE_WEIGHT * len(left.days & right.days)
-    return score
+    return score * (1 - DAY_DECAY * max(apart - 1, 0))  # the same or the next day: full weight
 
 
 def group(evidences: Sequence[Evidence], threshold: float = LINK_SCORE) -> list[list[int]]:
