@@ -104,9 +104,5 @@ class Digest:
     themes_chinese: tuple[str, ...] = ()  # the themes in Chinese where the glossary translates them
 
     @property
-    def lead(self) -> str:
-        return f"Main themes: {'; '.join(self.themes)}" if self.themes else ""
-
-    @property
     def article_count(self) -> int:
         return sum(len(story.articles) for story in self.stories) or len(self.hits)
