@@ -43,8 +43,7 @@ FIGURE_IDF = 3.0  # a figure this rare (idf) counts FIGURE_WEIGHT
 # A small normaliser of its own, kept apart so it can later be unified with the tokenizer's.
 
 _SCALES = {
-    "thousand": 1e3, "k": 1e3, "million": 1e6, "mn": 1e6, "m": 1e6, "billion": 1e9, "bn": 1e9, "b": 1e9,
-    "trillion": 1e12, "tn": 1e12,
+    "thousand": 1e3, "million": 1e6, "mn": 1e6, "billion": 1e9, "bn": 1e9, "trillion": 1e12, "tn": 1e12,
     "千": 1e3, "万": 1e4, "亿": 1e8, "万亿": 1e12,
 }
 _UNITS = {
@@ -58,7 +57,7 @@ _UNITS = {
 }
 _ENGLISH_FIGURE = re.compile(
     r"(?P<currency>US\$|\$|€)?\s?(?P<number>\d+(?:,\d{3})*(?:\.\d+)?)\s?"
-    r"(?P<scale>thousand|million|billion|trillion|bn|mn|tn|k\b|m\b|b\b)?\s*"
+    r"(?P<scale>thousand|million|billion|trillion|bn\b|mn\b|tn\b)?\s*"
     r"(?P<unit>%|percent\b|per cent\b|metric tons\b|tons?\b|tonnes?\b|kg\b|kilograms?\b|dollars\b|usd\b|"
     r"yuan\b|rmb\b|rubles\b|roubles\b|yen\b|euros\b)?",
     re.IGNORECASE,
@@ -108,9 +107,8 @@ def figures(text: str) -> list[Figure]:
         raw = match.group("number")
         scale_word = (match.group("scale") or "").lower()
         unit_word = (match.group("unit") or "").lower()
-        unit = _UNITS.get(unit_word) or ("usd" if match.group("currency") else ("eur" if False else ""))
-        if match.group("currency") == "€":
-            unit = "eur"
+        currency = {"€": "eur"}.get(match.group("currency") or "", "usd" if match.group("currency") else "")
+        unit = _UNITS.get(unit_word) or currency
         if not unit and not scale_word:
             continue
         if _YEAR.match(raw) and not unit:
@@ -471,11 +469,7 @@ class Storyteller:
         shared = _shared_terms(evidences)
         ranked = self.rank_bullets(members, {**(shared if len(members) > 1 else {}), **(asked or {})})
         conflicts = self.conflicts(members)
-        newest = newest or max(article.day for article in members)
-        outlets = len({article.source or "?" for article in members})
-        age = max((newest - max(a.day for a in members)).days, 0)
-        has_figures = any(figures(bullet) for bullet in ranked)
-        weight = len(members) + 0.5 * outlets + 1.0 / (1 + age / 7) + (0.5 if has_figures else 0.0)
+        weight = story_weight(members, newest or max(a.day for a in members), any(figures(b) for b in ranked))
         lead = _lead(members, ranked)
         ordered = (lead, *[article for article in members if article is not lead])
         themes = self._theme_terms(members, shared)
@@ -567,6 +561,19 @@ class Storyteller:
                 if english[:1].isupper():
                     return tuple(self.tokenize(english))
         return ()
+
+
+OUTLET_WEIGHT = 0.5  # each outlet, on top of each article
+RECENCY_DAYS = 7  # recency counts 1 for the newest day, 1/2 a week before it, 1/3 two weeks
+FIGURES_WEIGHT = 0.5
+
+
+def story_weight(members: Sequence[Article], newest: date, has_figures: bool) -> float:
+    """How much a story counts: its articles and outlets, how recent it is (against the
+    digest's newest day), and whether its bullets give figures."""
+    outlets = len({article.source or "?" for article in members})
+    age = max((newest - max(a.day for a in members)).days, 0)
+    return len(members) + OUTLET_WEIGHT * outlets + 1.0 / (1 + age / RECENCY_DAYS) + (FIGURES_WEIGHT if has_figures else 0.0)
 
 
 def _one_claim_per_value(claims: Sequence[Claim]) -> list[Claim]:
