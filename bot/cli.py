@@ -12,7 +12,8 @@ from pathlib import Path
 import click
 
 from retrieval import BriefbotError, Library, ParseError
-from retrieval.models import Answer, Digest, Hit
+from retrieval.models import Answer, Article, Digest, Hit
+from retrieval.stories import Story
 
 from .i18n import ENGLISH, note_text
 
@@ -236,22 +237,68 @@ def digest_json(result: Digest) -> dict:
         "window_empty": result.window_empty,
         "newest": result.newest.isoformat() if result.newest else None,
         "themes": list(result.themes),
-        "results": [hit_json(hit) for hit in result.hits],
+        "themes_zh": list(result.themes_chinese),
+        "stories": [story_json(story) for story in result.stories],
+        "results": [hit_json(hit) for hit in result.hits],  # deprecated: one hit per story; removed next release
     }
 
 
+def story_json(story: Story) -> dict:
+    return {
+        "headline": story.headline,
+        "articles": [article_ref(article) for article in story.articles],
+        "bullets": list(story.bullets),
+        "conflicts": [
+            {
+                "what": conflict.what,
+                "claims": [{"text": claim.text, **article_ref(claim.article, source=False)} for claim in conflict.claims],
+            }
+            for conflict in story.conflicts
+        ],
+    }
+
+
+def article_ref(article: Article, source: bool = True) -> dict:
+    ref = {"title": article.title, "date": article.published.isoformat()}
+    return {**ref, "source": article.source} if source else ref
+
+
+def window_words(result: Digest) -> str:
+    """The window as the header names it: "last 7 days" or "all time"."""
+    return f"last {(result.end - result.start).days + 1} days" if result.start else "all time"
+
+
+def story_meta(story: Story) -> str:
+    """"3 articles · 2 outlets · 2025-11-07", or "2025-11-07 · Sou Hu Cai Jing" for one article."""
+    if len(story.articles) == 1:
+        return f"{story.lead.day} · {story.lead.source or 'unknown source'}"
+    outlets = f"{story.outlets} outlets" if story.outlets > 1 else story.lead.source or "1 outlet"
+    return f"{len(story.articles)} articles · {outlets} · {story.newest}"
+
+
+def story_text(number: int, story: Story) -> str:
+    lines = [f"{number}. {story.lead.title}", f"   {story_meta(story)}"]
+    lines += [f"   - {bullet}" for bullet in story.bullets]
+    lines += [f"   ⚠ sources differ: {conflict.summary}" for conflict in story.conflicts]
+    for article in story.articles[1:]:
+        lines.append(f"   also: {article.day} · {article.source or 'unknown source'} · {article.title}")
+    return "\n".join(lines)
+
+
 def digest_text(result: Digest) -> str:
-    window = f"{result.start} – {result.end}" if result.start else "all time"
     kind = "Topic" if result.matched_topic else "Search"
+    window = f"{result.start} – {result.end}" if result.start else "all time"
     lines = [f"{kind}: {result.topic} ({window})"]
     if result.window_empty and result.newest:
-        lines.append(f"Nothing in this window; the newest article is from {result.newest}. Latest articles:")
-    elif not result.hits:
+        lines.append(
+            f"No articles in the {window_words(result)} — the {result.article_count} most recent (newest {result.newest})"
+        )
+    elif not result.stories:
         lines.append("No articles found. See `briefbot topics`.")
-    if result.lead:
-        lines.append(result.lead)
-    text = "\n".join(lines)
-    return "\n\n".join([text] + [hit_text(n, hit, with_score=False) for n, hit in enumerate(result.hits, 1)])
+    if result.themes:
+        lines.append(f"Themes: {'; '.join(result.themes)}")
+    head = "\n".join(lines)
+    return "\n\n".join([head] + [story_text(n, story) for n, story in enumerate(result.stories, 1)])
 
 
 @cli.command()

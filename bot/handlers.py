@@ -310,9 +310,14 @@ async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 async def send_digest(
     update: Update, context: ContextTypes.DEFAULT_TYPE, topic_or_query: str, days: int | None
 ) -> None:
-    """Send the digest of a stored topic or of free text."""
+    """Send the digest of a stored topic or of free text, the last message with its
+    30 days / all / subscribe buttons."""
     result = await asyncio.to_thread(_library(context).digest, topic_or_query, days)
-    await _send_all(update, context, render.digest_messages(result, _language(update, context)))
+    language = _language(update, context)
+    messages = render.digest_messages(result, language)
+    keyboard = render.digest_keyboard(result, language)
+    for number, html_text in enumerate(messages, 1):
+        await _send(update, context, html_text, keyboard if number == len(messages) else None)
 
 
 async def digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -337,6 +342,38 @@ async def digest_words(update: Update, context: ContextTypes.DEFAULT_TYPE, args:
         return
     topic = await asyncio.to_thread(_library(context).find_topic, name)
     await send_digest(update, context, topic or name, days)
+
+
+async def digest_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button under a digest: the topic over 30 days or all time, or subscribe this chat to it."""
+    query = update.callback_query
+    language = _language(update, context)
+    _, action, name = (query.data.split(":", 2) + ["", ""])[:3]
+    topic = await asyncio.to_thread(_library(context).find_topic, name, True)
+    if topic is None or action not in render.DIGEST_ACTIONS:
+        await query.answer(text(language, "expired"))
+        return
+    if action == "sub":
+        await _subscribe_from_button(update, context, topic)
+        return
+    await query.answer()
+    await send_digest(update, context, topic, 30 if action == "30" else None)
+
+
+async def _subscribe_from_button(update: Update, context: ContextTypes.DEFAULT_TYPE, topic: str) -> None:
+    """Subscribe the chat to the topic at the default frequency and time; in a group only
+    an administrator may."""
+    query, chat, user = update.callback_query, update.effective_chat, update.effective_user
+    language = _language(update, context)
+    if chat.type != ChatType.PRIVATE and not (user and await _is_chat_admin(context, chat.id, user.id)):
+        await query.answer(text(language, "admins_only"), show_alert=True)
+        return
+    subscription = Subscription(
+        chat.id, topic, subscriptions.DEFAULT_FREQUENCY, subscriptions.DEFAULT_TIME, language, user.id if user else None
+    )
+    confirmation = await _save_subscription(update, context, chat.id, text(language, "this_chat"), subscription)
+    await query.answer()
+    await context.bot.send_message(chat.id, confirmation)
 
 
 async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

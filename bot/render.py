@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from retrieval.models import Answer, Article, Digest, Hit, Sighting
+from retrieval.stories import Story
 
 from .i18n import CHINESE, ENGLISH, EXAMPLES, WEEKDAYS, language_for, note_text, text
 
@@ -432,24 +433,80 @@ def topics_message(
     return split_messages(["\n".join(lines)])[0], InlineKeyboardMarkup(buttons)
 
 
+DIGEST_CALLBACK = "dg"
+DIGEST_ACTIONS = ("30", "all", "sub")
+
+
 def digest_messages(result: Digest, language: str) -> list[str]:
-    """The digest as messages: heading, lead, then one block per article."""
-    if result.start:
-        days = (result.end - result.start).days + 1
-        window = text(language, "window_days", days=days)
-    else:
-        window = text(language, "window_all")
+    """The digest as messages: a heading that says what the window holds, the themes, then
+    one block per story."""
+    window = _window_text(result, language)
     key = "digest_head_topic" if result.matched_topic else "digest_head_search"
     head = [text(language, key, topic=shown_query(result.topic), window=window)]
     if result.window_empty and result.newest:
-        head.append(text(language, "window_empty", newest=result.newest.isoformat()))
+        head.append(
+            text(language, "window_empty", window=window, count=result.article_count, newest=result.newest.isoformat())
+        )
     elif not result.hits:
         head.append(text(language, "digest_none"))
-    if result.themes:
-        head.append(text(language, "themes", themes=escape(", ".join(result.themes))))
+    themes = result.themes_chinese if language == CHINESE and result.themes_chinese else result.themes
+    if themes:
+        head.append(text(language, "themes", themes=escape("; ".join(themes))))
     terms = [] if result.matched_topic else query_terms(result.topic)
-    blocks = ["\n".join(head)] + [hit_block(hit, n, terms) for n, hit in enumerate(result.hits, 1)]
-    return split_messages(blocks)
+    if result.stories:
+        blocks = [story_block(story, n, language, terms) for n, story in enumerate(result.stories, 1)]
+    else:
+        blocks = [hit_block(hit, n, terms) for n, hit in enumerate(result.hits, 1)]
+    return split_messages(["\n".join(head)] + blocks)
+
+
+def _window_text(result: Digest, language: str) -> str:
+    if result.start:
+        return text(language, "window_days", days=(result.end - result.start).days + 1)
+    return text(language, "window_all")
+
+
+def story_block(story: Story, number: int, language: str, terms: Sequence[str] = ()) -> str:
+    """One story: its lead title, "3 articles · 2 outlets · date", its 1–3 best bullets, where
+    sources differ, and the other articles; never above the message limit."""
+    lead = story.lead
+    if len(story.articles) == 1:
+        meta = article_meta(lead)
+    else:
+        outlets = text(language, "outlets", count=story.outlets) if story.outlets > 1 else escape(lead.source or "?")
+        meta = text(language, "story_many", count=len(story.articles), outlets=outlets, newest=story.newest.isoformat())
+    lines = [f"{number}. <b>{escape(_clip(lead.title, TITLE_LIMIT))}</b>\n<i>{meta}</i>"]
+    lines += [f"{n}) {highlight(_clip(bullet, BULLET_LIMIT), terms)}" for n, bullet in enumerate(story.bullets, 1)]
+    lines += [text(language, "sources_differ", summary=escape(conflict.summary)) for conflict in story.conflicts]
+    for article in story.articles[1:]:
+        lines.append(f"<i>{text(language, 'story_also')}: {article_meta(article)}</i> · {escape(_clip(article.title, 80))}")
+    while len(lines) > 1 and telegram_length("\n".join(lines)) > MESSAGE_LIMIT - 200:
+        lines.pop()
+    return "\n".join(lines)
+
+
+def digest_callback(action: str, topic: str) -> str:
+    """Callback data for a digest button ("dg:30:稀土"), cut to Telegram's 64 bytes at a
+    character boundary (the handler resolves a cut topic by its prefix)."""
+    data = f"{DIGEST_CALLBACK}:{action}:{topic}"
+    while len(data.encode("utf-8")) > CALLBACK_DATA_LIMIT:
+        data = data[:-1]
+    return data
+
+
+def digest_keyboard(result: Digest, language: str) -> InlineKeyboardMarkup | None:
+    """Buttons under a topic's digest: the last 30 days, all time, and subscribe."""
+    if not result.matched_topic:
+        return None
+    buttons = []
+    if result.start is None or (result.end - result.start).days + 1 != 30:
+        buttons.append(InlineKeyboardButton(text(language, "digest_button_30"), callback_data=digest_callback("30", result.topic)))
+    if result.start is not None:
+        buttons.append(InlineKeyboardButton(text(language, "digest_button_all"), callback_data=digest_callback("all", result.topic)))
+    buttons.append(
+        InlineKeyboardButton(text(language, "digest_button_subscribe"), callback_data=digest_callback("sub", result.topic))
+    )
+    return InlineKeyboardMarkup([buttons])
 
 
 def articles_messages(heading: str, articles: Sequence[Article], language: str, bullets: int = 2) -> list[str]:

@@ -29,6 +29,8 @@ DEFAULT_SIZES = (1_000, 10_000, 100_000)
 DEFAULT_QUESTIONS = 200
 RANK_BM25_BUDGET_SECONDS = 20.0
 ARTICLES_PER_FILE = 5_000
+SYNTHETIC_TOPIC = "合成话题"
+DIGEST_RUNS = 20
 COLD_QUESTIONS = ("美澳稀土协议总金额是多少?", "tungsten import reliance")
 SOURCES = ("Sou Hu Cai Jing", "Guan Cha Zhe Wang", "Zheng Quan Shi Bao", "Xin Lang Cai Jing", "日经中文网")
 SYLLABLES = "ka ri to ne mo sa lu vi den por tan mer sol gra bel cor fin lin dro mas ve zu pa ol".split()
@@ -48,10 +50,12 @@ class SizeResult:
     briefbot_ms: list[float] = field(default_factory=list)
     bm25s_ms: list[float] = field(default_factory=list)
     rank_bm25_ms: list[float] = field(default_factory=list)
+    digest_ms: list[float] = field(default_factory=list)
+    digest_cold_seconds: float | None = None
 
     def summary(self) -> dict:
         row = {k: v for k, v in asdict(self).items() if not k.endswith("_ms")}
-        for name in ("briefbot", "bm25s", "rank_bm25"):
+        for name in ("briefbot", "bm25s", "rank_bm25", "digest"):
             samples = getattr(self, f"{name}_ms")
             row[f"{name}_questions"] = len(samples)
             row[f"{name}_median_ms"] = round(statistics.median(samples), 3) if samples else None
@@ -143,7 +147,7 @@ def write_corpus(folder: Path, articles: int, seed: int = 7) -> list[Path]:
         count = min(ARTICLES_PER_FILE, articles - start)
         records = [article_record(vocabulary, start + i) for i in range(count)]
         path = folder / f"synthetic_{start // ARTICLES_PER_FILE:03d}.txt"
-        path.write_text("合成话题\nSearch documents\n" + "\n".join(records) + "\n", encoding="utf-8")
+        path.write_text(f"{SYNTHETIC_TOPIC}\nSearch documents\n" + "\n".join(records) + "\n", encoding="utf-8")
         files.append(path)
     return files
 
@@ -205,6 +209,10 @@ def measure_size(articles: int, questions: int, seed: int, workdir: str) -> dict
             ids = retriever.get_tokens_ids(library.tokenizer(text))
             return _top5(retriever.get_scores_from_ids(ids)) if ids else None
         result.bm25s_ms.append(_timed(raw_bm25s)[0])
+    newest = store.newest_day(library.db)
+    for _ in range(DIGEST_RUNS):  # a 7-day window ending on the newest day: full of articles
+        result.digest_ms.append(_timed(library.digest, SYNTHETIC_TOPIC, 7, newest)[0])
+    result.digest_cold_seconds = cold_digest_seconds(library.db_path)
     result.peak_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     result.rank_bm25_ms = _rank_bm25_times(library, article_text, asked)
     return result.summary()
@@ -228,6 +236,18 @@ def _rank_bm25_times(library, article_text, asked: list[str]) -> list[float]:
         if spent > RANK_BM25_BUDGET_SECONDS and len(times) >= 10:
             break
     return times
+
+
+def cold_digest_seconds(db: Path, repeat: int = 3) -> float:
+    """Median wall time of a fresh `briefbot digest TOPIC --days 7` process on a built corpus."""
+    command = [sys.executable, "-m", "bot", "digest", SYNTHETIC_TOPIC, "--days", "7", "--db", str(db)]
+    subprocess.run(command, check=True, capture_output=True)  # warm the OS file cache
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        samples.append(time.perf_counter() - started)
+    return round(statistics.median(samples), 3)
 
 
 def cold_ask_seconds(repeat: int, workdir: str) -> dict[str, float]:
@@ -270,14 +290,16 @@ def table(report: dict) -> str:
     """The report as a Markdown table plus the cold-start lines."""
     head = (
         "| articles | ingest s | index s | peak RSS MB | briefbot median ms | briefbot p95 ms "
-        "| bm25s median ms | rank-bm25 median ms (questions) | briefbot vs rank-bm25 |"
+        "| bm25s median ms | rank-bm25 median ms (questions) | briefbot vs rank-bm25 "
+        "| digest --days 7 median ms | cold `briefbot digest --days 7` s |"
     )
-    lines = [head, "|" + "---|" * 9]
+    lines = [head, "|" + "---|" * 11]
     for row in report["sizes"]:
         lines.append(
             f"| {row['articles']:,} | {row['ingest_seconds']} | {row['index_seconds']} | {row['peak_rss_mb']} "
             f"| {row['briefbot_median_ms']} | {row['briefbot_p95_ms']} | {row['bm25s_median_ms']} "
-            f"| {row['rank_bm25_median_ms']} ({row['rank_bm25_questions']}) | {row['speedup_vs_rank_bm25']}x |"
+            f"| {row['rank_bm25_median_ms']} ({row['rank_bm25_questions']}) | {row['speedup_vs_rank_bm25']}x "
+            f"| {row['digest_median_ms']} | {row['digest_cold_seconds']} |"
         )
     lines.append("")
     for question, seconds in report["cold_ask_seconds"].items():

@@ -1,28 +1,29 @@
-"""Topic digests: a window of articles, newest first, with a lead line of main themes."""
+"""Topic digests: a window's articles as stories, heaviest first, under a line of themes."""
 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import sqlite_utils
 
 from . import store
 from .index import Index
-from .bullets import pick_bullets
-from .models import Article, Digest, Hit
+from .expand import Glossary
+from .models import Article, Digest, Hit, Sighting
 from .scoring import top_documents
-from .search import clean_question, merge_duplicates, query_weights
-from .tokenize import STOP_WORDS, stem
+from .search import clean_question, query_weights
+from .stories import CALENDAR_WORDS, Story, Storyteller, names_in
+from .tokenize import has_cjk
 
 Tokenize = Callable[[str], list[str]]
 
 DEFAULT_LIMIT = 10
 MATCH_CANDIDATES = 200
 THEME_COUNT = 4
-COMMON_SHARE = 0.5
+THEME_TERMS = 3
 
 
 def resolve_topic(db: sqlite_utils.Database, name: str, prefix: bool = False) -> str | None:
@@ -45,10 +46,12 @@ def digest(
     days: int | None,
     today: date,
     limit: int = DEFAULT_LIMIT,
+    glossary: Glossary | None = None,
 ) -> Digest:
-    """The digest of a topic (or, when no topic matches, of a free-text query)."""
+    """The digest of a topic (or, when no topic matches, of a free-text query): the window's
+    articles as stories, heaviest first, with themes drawn from the stories."""
     start = today - timedelta(days=days - 1) if days else None
-    shown_at_most = limit * 2  # room for duplicates folded away
+    shown_at_most = limit * 2  # room for articles folded into stories
     topic = resolve_topic(db, topic_or_query)
     shown_name = topic or clean_question(topic_or_query)[0]
     weights: dict[str, float] = {}
@@ -62,21 +65,28 @@ def digest(
         in_window = [a for a in matches if (start is None or a.day >= start) and a.day <= today]
         latest = in_window or matches
         newest = max((a.day for a in matches), default=None)
-    window_empty = not in_window
-    stories = merge_duplicates([Hit(a, 0.0, ()) for a in latest[:shown_at_most]], limit)
-    articles = [story.article for story in stories]
-    key_bullets = pick_bullets(articles, weights, index, tokenize, 2) if weights else [a.bullets[:1] for a in articles]
-    hits = [Hit(story.article, story.score, bullets, story.also) for story, bullets in zip(stories, key_bullets)]
+    storyteller = Storyteller(index, tokenize, glossary)
+    stories = storyteller.stories(latest[:shown_at_most], today if in_window else newest, weights)[:limit]
+    hits = [story_hit(story) for story in stories]
+    themes = story_themes(stories, storyteller)
     return Digest(
         topic=shown_name,
         start=start,
         end=today,
-        themes=tuple(main_themes([hit.article for hit in hits], index)),
+        themes=tuple(theme.english for theme in themes),
         hits=hits,
-        window_empty=window_empty,
+        window_empty=not in_window,
         newest=newest,
         matched_topic=topic is not None,
+        stories=stories,
+        themes_chinese=tuple(theme.chinese for theme in themes),
     )
+
+
+def story_hit(story: Story) -> Hit:
+    """A story as one hit: its lead article and bullets, the other articles in `also`."""
+    others = tuple(Sighting(a.title, a.source, a.published) for a in story.articles[1:])
+    return Hit(story.lead, story.weight, story.bullets, others)
 
 
 def _matching(db: sqlite_utils.Database, index: Index, weights: dict[str, float]) -> list[Article]:
@@ -87,45 +97,104 @@ def _matching(db: sqlite_utils.Database, index: Index, weights: dict[str, float]
     return sorted(found.values(), key=lambda a: a.published, reverse=True)
 
 
-def main_themes(articles: Sequence[Article], index: Index, count: int = THEME_COUNT) -> list[str]:
-    """Names (capitalised phrases) that several of these articles share and the corpus
-    as a whole does not use everywhere, most widespread first."""
-    spread: Counter[str] = Counter()
-    surface: dict[str, str] = {}
-    for article in articles:
-        found = {_theme_key(phrase): phrase for bullet in article.bullets for phrase in _names(bullet)}
-        found.pop("", None)
-        spread.update(found.keys())
-        for key, phrase in found.items():
-            surface.setdefault(key, phrase)
-    common = index.size * COMMON_SHARE
-    wanted = [
-        key
-        for key in spread
-        if key.split()[0] not in _CALENDAR_WORDS
-        and all(index.document_frequency(part) < common for part in key.split())
-    ]
-    shared = [key for key in wanted if spread[key] > 1]
-    wanted = shared if len(shared) >= 2 else wanted
-    wanted.sort(key=lambda key: (-spread[key], -len(key.split()), key))
-    return [surface[key] for key in wanted[:count]]
+@dataclass(frozen=True)
+class Theme:
+    """A story's theme in both languages: its most specific shared names and terms."""
+
+    english: str
+    chinese: str
 
 
-_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][A-Za-z0-9&\-]+(?:\s+(?:of\s+)?[A-Z][A-Za-z0-9&\-]+)*)")
+def story_themes(stories: Sequence[Story], storyteller: Storyteller, count: int = THEME_COUNT) -> list[Theme]:
+    """One short phrase per heavy story, drawn from the names and terms its articles share;
+    each term in Chinese where the glossary translates it, else as the corpus has it."""
+    themes: list[Theme] = []
+    seen: set[str] = set()
+    for story in stories:
+        theme = _theme(story, storyteller)
+        if theme is not None and theme.english not in seen:
+            seen.add(theme.english)
+            themes.append(theme)
+        if len(themes) == count:
+            break
+    return themes
 
 
-_CALENDAR_WORDS = frozenset(
-    stem(word)
-    for word in "january february march april may june july august september october november december "
-    "monday tuesday wednesday thursday friday saturday sunday".split()
-)
+def _theme(story: Story, storyteller: Storyteller) -> Theme | None:
+    """Up to THEME_TERMS of the story's names and terms, most specific first: an English name
+    as its bullets write it ("Treasury Secretary"), a Chinese word as its title has it, each
+    with the glossary's other-language term where there is one."""
+    glossary, tokenize = storyteller.glossary, storyteller.tokenize
+    phrases = _name_phrases(story, tokenize)
+    english: list[str] = []
+    chinese: list[str] = []
+    covered: set[str] = set()
+    for term in story.themes:
+        if term in covered:
+            continue
+        entry = _glossary_entry(glossary, term, tokenize)
+        if has_cjk(term):
+            shown_english, shown_chinese = (entry.english[0] if entry is not None else term), term
+        elif term in phrases:
+            shown_english = phrases[term]
+            shown_chinese = _in_chinese(glossary, shown_english, tokenize)
+        else:
+            continue
+        same_entry = entry is not None and any(_glossary_entry(glossary, shown, tokenize) is entry for shown in english)
+        if shown_english in english or same_entry:
+            continue
+        covered |= set(tokenize(shown_english))
+        english.append(shown_english)
+        chinese.append(shown_chinese)
+        if len(english) == THEME_TERMS:
+            break
+    if not english:
+        return None
+    # an English reader gets the corpus's Chinese words only when the theme has nothing else
+    readable = [shown for shown in english if not has_cjk(shown)] or english
+    return Theme(" · ".join(readable), "·".join(chinese))
 
 
-def _names(bullet: str) -> list[str]:
-    """Capitalised phrases that are not merely the first word of the bullet."""
-    return [match.group(1) for match in _NAME.finditer(bullet) if match.start(1) > 0]
+def _name_phrases(story: Story, tokenize: Tokenize) -> dict[str, str]:
+    """Index term -> the name (capitalised phrase) the story's bullets most often write it in."""
+    counts: dict[str, dict[str, int]] = {}
+    for article in story.articles:
+        for bullet in article.bullets:
+            for phrase in names_in(bullet):
+                phrase = re.sub(r"['’]s$", "", phrase)
+                if phrase.lower() in CALENDAR_WORDS:
+                    continue
+                for token in tokenize(phrase):
+                    counts.setdefault(token, {}).setdefault(phrase, 0)
+                    counts[token][phrase] += 1
+    return {token: max(found, key=lambda phrase: (found[phrase], len(phrase))) for token, found in counts.items()}
 
 
-def _theme_key(phrase: str) -> str:
-    words = [stem(word.lower()) for word in re.findall(r"[A-Za-z0-9]+", phrase)]
-    return " ".join(word for word in words if word not in STOP_WORDS)
+def _glossary_entry(glossary: Glossary | None, term: str, tokenize: Tokenize):
+    """The glossary entry whose term is the longest one `term` names, if any."""
+    if glossary is None:
+        return None
+    matched = glossary.matches(term, [] if has_cjk(term) else tokenize(term))
+    return max(matched, key=lambda match: len(match[2]))[0] if matched else None
+
+
+def _in_chinese(glossary: Glossary | None, phrase: str, tokenize: Tokenize) -> str:
+    """An English name in Chinese when the glossary translates every word of it
+    ("US Treasury Secretary" -> 美国财长), else as written."""
+    words = tokenize(phrase)
+    if glossary is None or not words:
+        return phrase
+    matched = sorted(glossary.matches(phrase, words), key=lambda match: -len(match[2].split()))
+    covered: list[str] = []
+    pieces: dict[int, str] = {}
+    for entry, _, term in matched:
+        parts = term.split()
+        for start in range(len(words) - len(parts) + 1):
+            if words[start : start + len(parts)] == parts and not set(range(start, start + len(parts))) & set(pieces):
+                for position in range(start, start + len(parts)):
+                    pieces[position] = entry.chinese[0] if position == start else ""
+                covered.extend(parts)
+                break
+    if len(pieces) < len(words):
+        return phrase
+    return "".join(pieces[position] for position in range(len(words)))

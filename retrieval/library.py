@@ -21,6 +21,7 @@ from .models import SHANGHAI, Answer, Article, Digest
 from .parse import Export, parse_file
 from .search import search
 from .seeds import bundled_seed_files
+from .stories import Storyteller
 from .tokenize import Tokenizer
 
 ProgressCallback = Callable[[Path], None]
@@ -139,7 +140,11 @@ class Library:
 
     def digest(self, topic_or_query: str, days: int | None = 7, today: date | None = None) -> Digest:
         today = today or datetime.now(SHANGHAI).date()
-        return build_digest(self.db, self.index(), self.tokenizer, topic_or_query, days, today)
+        return build_digest(self.db, self.index(), self.tokenizer, topic_or_query, days, today, glossary=self.glossary)
+
+    def storyteller(self) -> Storyteller:
+        """Groups articles into stories with this library's index, tokenizer and glossary."""
+        return Storyteller(self.index(), self.tokenizer, self.glossary)
 
     def topics(self) -> list[store.TopicSummary]:
         return store.topic_summaries(self.db)

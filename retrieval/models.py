@@ -5,6 +5,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .stories import Story
 
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 
@@ -82,7 +86,11 @@ class Answer:
 
 @dataclass
 class Digest:
-    """A topic's articles in a time window, newest first, with a lead line."""
+    """A topic's articles in a time window as stories, heaviest first, with themes.
+
+    `hits` holds one hit per story (its lead article, its bullets, the other articles in
+    `also`), in story order; `window_empty` says the window held nothing and the stories are
+    the topic's most recent articles instead."""
 
     topic: str
     start: date | None
@@ -92,7 +100,9 @@ class Digest:
     window_empty: bool = False
     newest: date | None = None
     matched_topic: bool = True
+    stories: list[Story] = field(default_factory=list)
+    themes_chinese: tuple[str, ...] = ()  # the themes in Chinese where the glossary translates them
 
     @property
-    def lead(self) -> str:
-        return f"Main themes: {', '.join(self.themes)}" if self.themes else ""
+    def article_count(self) -> int:
+        return sum(len(story.articles) for story in self.stories) or len(self.hits)

@@ -22,6 +22,8 @@ def test_one_size_measures_all_three_engines(tmp_path):
         assert row[f"{engine}_questions"] == 4
         assert row[f"{engine}_median_ms"] > 0
     assert row["peak_rss_mb"] > 0 and row["speedup_vs_rank_bm25"] > 0
+    assert row["digest_questions"] == benchmark.DIGEST_RUNS and row["digest_median_ms"] > 0
+    assert row["digest_cold_seconds"] > 0
 
 
 def test_indexed_bullet_ids_are_the_tokenizers_tokens(seeded_library):

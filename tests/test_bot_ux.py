@@ -269,7 +269,7 @@ def test_the_first_delivery_is_recent_then_nothing_until_something_new_then_all_
     bot.api.calls.clear()
     assert deliver(bot, seeded_library) == 3
     recent = only_message(bot.api.calls)
-    newest = [a.article.title for a in seeded_library.digest("钕", None).hits[:3]]
+    newest = [article.title for article in subscriptions.recent(seeded_library.db, "钕")]
     assert recent.text.startswith("<b>Recent in neodymium (钕)</b>")
     assert all(title in visible_text(recent.text) for title in newest)
     bot.api.calls.clear()

@@ -145,29 +145,47 @@ def test_topics_json_lists_each_topic_with_counts_and_dates(db_path):
     assert {"topic": "钕", "articles": 10, "first": "2025-10-09", "last": "2026-02-08"} in topics
 
 
-def test_digest_of_an_empty_window_names_the_newest_date_and_shows_the_latest(db_path):
+def test_digest_of_an_empty_window_says_so_and_shows_the_most_recent(db_path):
     result = run(["digest", "钕", "--days", "7"], db_path)
     assert result.exit_code == 0
-    assert "Nothing in this window; the newest article is from 2026-02-08. Latest articles:" in result.output
-    assert "1. 中国真要收紧对日稀土出口管制?" in result.output
+    assert result.output.splitlines()[1] == "No articles in the last 7 days — the 10 most recent (newest 2026-02-08)"
     payload = json.loads(run(["digest", "钕", "--json"], db_path).output)
     assert payload["window_empty"] is True and payload["newest"] == "2026-02-08"
-    assert payload["results"][0]["title"] == "中国真要收紧对日稀土出口管制?"
+    leads = [story["articles"][0]["title"] for story in payload["stories"]]
+    assert "中国真要收紧对日稀土出口管制?" in leads[:2]
 
 
-def test_digest_all_time_lists_the_topic_newest_first_with_themes(db_path):
+def test_digest_json_has_every_article_in_exactly_one_story(db_path):
     payload = json.loads(run(["digest", "稀土联盟", "--all", "--json"], db_path).output)
     assert payload["window_empty"] is False and payload["matched_topic"] is True
-    dates = [item["date"] for item in payload["results"]]
-    assert dates == sorted(dates, reverse=True)
-    assert payload["themes"]
-    assert all(len(item["bullets"]) >= 1 for item in payload["results"])
+    shown = [(a["title"], a["date"]) for story in payload["stories"] for a in story["articles"]]
+    assert len(shown) == len(set(shown)) == 10
+    for story in payload["stories"]:
+        assert story["headline"] == story["bullets"][0] and 1 <= len(story["bullets"]) <= 3
+        assert set(story["articles"][0]) == {"title", "date", "source"}
+    assert len(payload["results"]) == len(payload["stories"])  # kept one more release
+    assert payload["themes"] and payload["themes_zh"]
+
+
+def test_digest_orders_stories_by_weight_and_shows_where_sources_differ(db_path):
+    payload = json.loads(run(["digest", "稀土联盟", "--all", "--json"], db_path).output)
+    sizes = [len(story["articles"]) for story in payload["stories"]]
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] == 2
+    deal = next(s for s in payload["stories"] if any("澳签协议" in a["title"] for a in s["articles"]))
+    conflict = next(c for c in deal["conflicts"] if c["what"] == "investment each (USD)")
+    assert [claim["text"][:40] for claim in conflict["claims"]] == [
+        "The agreement entails a joint investment",
+        "Both countries will invest $3 billion ea",
+    ]
+    text = run(["digest", "稀土联盟", "--all"], db_path).output
+    assert "   ⚠ sources differ: $1B each vs $3B each" in text
+    assert "2 articles · Sou Hu Cai Jing · 2025-10-22" in text
 
 
 def test_digest_of_free_text_searches_when_no_topic_matches(db_path):
     payload = json.loads(run(["digest", "Lynas", "--all", "--json"], db_path).output)
     assert payload["matched_topic"] is False
-    assert any("Lynas" in " ".join(item["bullets"]) for item in payload["results"])
+    assert any("Lynas" in " ".join(story["bullets"]) for story in payload["stories"])
 
 
 def test_every_command_has_help():
