@@ -15,6 +15,7 @@ import sqlite_utils
 from . import subscriptions
 from .errors import StoreError
 from .models import Article
+from .transaction import write_transaction
 
 PAGE_CACHE_KIB = 64 * 1024
 BUSY_TIMEOUT_SECONDS = 30
@@ -49,27 +50,38 @@ def open_db(path: str | Path | None = None) -> sqlite_utils.Database:
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
-    with db.atomic():
-        db["articles"].create(
-            {
-                "uid": str,
-                "title": str,
-                "source": str,
-                "published": str,
-                "day": str,
-                "bullets": str,
-                "body": str,
-            },
-            pk="uid",
-            if_not_exists=True,
-        )
-        db["article_topics"].create(
-            {"uid": str, "topic": str}, pk=("uid", "topic"), if_not_exists=True
-        )
-        db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
-        db.execute("CREATE INDEX IF NOT EXISTS articles_day ON articles(day)")
-        db.execute("CREATE INDEX IF NOT EXISTS article_topics_topic ON article_topics(topic)")
-        subscriptions.ensure_tables(db)
+    """Create what is missing. On a database that has everything this only reads, so
+    opening never waits for a writer; if another connection changed the schema meanwhile
+    (SQLite then refuses the stale write at once), it is done again holding the write lock."""
+    try:
+        with db.atomic():
+            _create_schema(db)
+    except sqlite3.OperationalError as error:
+        if "locked" not in str(error) and "busy" not in str(error):
+            raise
+        with write_transaction(db):
+            _create_schema(db)
+
+
+def _create_schema(db: sqlite_utils.Database) -> None:
+    db["articles"].create(
+        {
+            "uid": str,
+            "title": str,
+            "source": str,
+            "published": str,
+            "day": str,
+            "bullets": str,
+            "body": str,
+        },
+        pk="uid",
+        if_not_exists=True,
+    )
+    db["article_topics"].create({"uid": str, "topic": str}, pk=("uid", "topic"), if_not_exists=True)
+    db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+    db.execute("CREATE INDEX IF NOT EXISTS articles_day ON articles(day)")
+    db.execute("CREATE INDEX IF NOT EXISTS article_topics_topic ON article_topics(topic)")
+    subscriptions.ensure_tables(db)
 
 
 @dataclass(frozen=True)
@@ -86,7 +98,7 @@ def save_articles(db: sqlite_utils.Database, articles: Iterable[Article]) -> Ing
     New rows are counted from the tables' sizes, so rows can go in by the batch."""
     merged = _merge_duplicates(articles)
     links = [(article.uid, topic) for article in merged for topic in article.topics]
-    with db.atomic():
+    with write_transaction(db):
         articles_before, links_before = _table_size(db, "articles"), _table_size(db, "article_topics")
         db["articles"].insert_all((_row(article) for article in merged), ignore=True, batch_size=500)
         db.conn.executemany("INSERT OR IGNORE INTO article_topics (uid, topic) VALUES (?, ?)", links)
