@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,24 @@ from retrieval.models import Answer, Digest, Hit
 from .i18n import ENGLISH, note_text
 
 EXIT_USAGE = 2
+TOKEN_MASK = "<token>"
+REJECTED_TOKEN = "Telegram rejected the bot token; check TELEGRAM_BOT_TOKEN."
+
+
+def redact(text: str) -> str:
+    """`text` with the bot token, and its secret half on its own, masked."""
+    token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
+    secret = token.partition(":")[2]
+    for value in (token, secret):
+        if len(value) >= 8:
+            text = text.replace(value, TOKEN_MASK)
+    return text
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> None:
+    """Print one line on stderr, the token masked, and exit."""
+    click.echo(redact(message), err=True)
+    sys.exit(code)
 
 
 @contextmanager
@@ -25,12 +44,9 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except ParseError as error:
-        click.echo(str(error), err=True)
-        click.echo("Nothing was written.", err=True)
-        sys.exit(EXIT_USAGE)
+        fail(f"{error}\nNothing was written.")
     except BriefbotError as error:
-        click.echo(f"Error: {error}", err=True)
-        sys.exit(EXIT_USAGE)
+        fail(f"Error: {error}")
 
 
 def open_library(db: str | None) -> Library:
@@ -57,10 +73,22 @@ class BriefbotGroup(click.Group):
             raise
         except Exception as error:  # noqa: BLE001 - the edge that turns errors into messages
             if os.environ.get("BRIEFBOT_DEBUG"):
-                raise
-            click.echo(f"Error: unexpected failure ({type(error).__name__}: {error}). "
-                       "Run again with BRIEFBOT_DEBUG=1 for details.", err=True)
-            sys.exit(1)
+                click.echo(redact(traceback.format_exc()), err=True, nl=False)
+            if _is_rejected_token(error):
+                fail(f"Error: {REJECTED_TOKEN}")
+            if os.environ.get("BRIEFBOT_DEBUG"):
+                sys.exit(1)
+            fail(
+                f"Error: unexpected failure ({type(error).__name__}: {error}). "
+                "Run again with BRIEFBOT_DEBUG=1 for details.",
+                code=1,
+            )
+
+
+def _is_rejected_token(error: Exception) -> bool:
+    """Telegram answered 401: the token is wrong or revoked (telegram loads only for `run`)."""
+    telegram_errors = sys.modules.get("telegram.error")
+    return telegram_errors is not None and isinstance(error, telegram_errors.InvalidToken)
 
 
 @click.group(cls=BriefbotGroup)
