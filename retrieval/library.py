@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import errno
+import logging
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import sqlite_utils
 
@@ -22,6 +26,9 @@ from .seeds import bundled_seed_files
 from .tokenize import Tokenizer
 
 ProgressCallback = Callable[[Path], None]
+T = TypeVar("T")
+SWAP_RACES = (errno.ENOENT, errno.ENOTEMPTY, errno.EEXIST)  # another process saving at the same moment
+logger = logging.getLogger(__name__)
 
 
 def export_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -61,6 +68,8 @@ class Library:
         self._local = threading.local()
         self._index: Index | None = None
         self._index_lock = threading.Lock()
+        self._built_here: Index | None = None  # the last index this process built from the database
+        self._save_failed = False
         if seed:
             self.seed_if_empty()
 
@@ -112,19 +121,51 @@ class Library:
             return None
 
     def _rebuild(self, generation: int) -> Index:
+        """Build the index from the database and save it; if it cannot be saved (a full disk,
+        a read-only folder) it serves from memory, and the log says so once."""
         index = build_index(store.all_articles(self.db), self.tokenizer, generation, self.tokenizer.version)
+        self._built_here = index
         try:
             save_index(index, self.index_folder)
-        except OSError:
-            pass  # a read-only folder or another process swapping at the same moment: ours serves from memory
+        except OSError as error:
+            if error.errno not in SWAP_RACES and not self._save_failed:
+                logger.warning(
+                    "cannot save the search index to %s (%s); serving it from memory, "
+                    "and every new process will rebuild it",
+                    self.index_folder,
+                    error,
+                )
+            self._save_failed = self._save_failed or error.errno not in SWAP_RACES
+        else:
+            self._save_failed = False
         return index
 
+    def _on_index(self, use: Callable[[Index], T]) -> T:
+        """use(index). If that raises on an index loaded from disk, damage the load-time checks
+        missed is the likely cause: the index is rebuilt from the database once and `use` retried."""
+        index = self.index()
+        try:
+            return use(index)
+        except (BriefbotError, sqlite3.Error):
+            raise
+        except Exception:  # noqa: BLE001 - any failure on derived data: rebuild it, then let a second one through
+            if index is self._built_here:
+                raise
+            logger.warning("the search index at %s failed a question; rebuilding it", self.index_folder)
+            with self._index_lock:
+                if self._index is index:
+                    self._index = self._rebuild(store.generation(self.db))
+                index = self._index
+        return use(index)
+
     def ask(self, question: str, k: int = 5) -> Answer:
-        return search(self.db, self.index(), self.tokenizer, question, k, self.glossary)
+        return self._on_index(lambda index: search(self.db, index, self.tokenizer, question, k, self.glossary))
 
     def digest(self, topic_or_query: str, days: int | None = 7, today: date | None = None) -> Digest:
         today = today or datetime.now(SHANGHAI).date()
-        return build_digest(self.db, self.index(), self.tokenizer, topic_or_query, days, today)
+        return self._on_index(
+            lambda index: build_digest(self.db, index, self.tokenizer, topic_or_query, days, today)
+        )
 
     def topics(self) -> list[store.TopicSummary]:
         return store.topic_summaries(self.db)
