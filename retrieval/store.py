@@ -86,27 +86,41 @@ def _create_schema(db: sqlite_utils.Database) -> None:
 
 @dataclass(frozen=True)
 class IngestCounts:
-    """How many articles an ingest added and how many it already had."""
+    """How many articles an ingest added and how many it already had; of those it had,
+    `updated` came with a longer body than the stored one, which they replaced."""
 
     new: int
     known: int
     topics_added: int = 0
+    updated: int = 0
+
+
+_SAVE_ARTICLE = (
+    "INSERT INTO articles (uid, title, source, published, day, bullets, body) "
+    "VALUES (:uid, :title, :source, :published, :day, :bullets, :body) "
+    "ON CONFLICT(uid) DO UPDATE SET bullets = excluded.bullets, body = excluded.body "
+    "WHERE length(excluded.body) > length(articles.body)"
+)
 
 
 def save_articles(db: sqlite_utils.Database, articles: Iterable[Article]) -> IngestCounts:
-    """Insert articles and topic links in one transaction; already-known articles are kept.
-    New rows are counted from the tables' sizes, so rows can go in by the batch."""
+    """Insert articles and topic links in one transaction. An article already stored is
+    kept, unless this copy's body is longer (the stored one was cut short): then its body
+    and bullets are replaced. New rows are counted from the tables' sizes, replaced ones
+    from the rows changed, so rows can go in by the batch."""
     merged = _merge_duplicates(articles)
     links = [(article.uid, topic) for article in merged for topic in article.topics]
     with write_transaction(db):
         articles_before, links_before = _table_size(db, "articles"), _table_size(db, "article_topics")
-        db["articles"].insert_all((_row(article) for article in merged), ignore=True, batch_size=500)
-        db.conn.executemany("INSERT OR IGNORE INTO article_topics (uid, topic) VALUES (?, ?)", links)
+        changes_before = db.conn.total_changes
+        db.conn.executemany(_SAVE_ARTICLE, (_row(article) for article in merged))
         new = _table_size(db, "articles") - articles_before
+        updated = db.conn.total_changes - changes_before - new
+        db.conn.executemany("INSERT OR IGNORE INTO article_topics (uid, topic) VALUES (?, ?)", links)
         topics_added = _table_size(db, "article_topics") - links_before
-        if new or topics_added:
+        if new or topics_added or updated:
             bump_generation(db)
-    return IngestCounts(new, len(merged) - new, topics_added)
+    return IngestCounts(new, len(merged) - new, topics_added, updated)
 
 
 def _table_size(db: sqlite_utils.Database, table: str) -> int:
@@ -114,7 +128,7 @@ def _table_size(db: sqlite_utils.Database, table: str) -> int:
 
 
 def _merge_duplicates(articles: Iterable[Article]) -> list[Article]:
-    """The same article from two files is one article with both topics."""
+    """The same article from two files is one article with both topics, and the longer body."""
     merged: dict[str, Article] = {}
     for article in articles:
         seen = merged.get(article.uid)
@@ -122,7 +136,8 @@ def _merge_duplicates(articles: Iterable[Article]) -> list[Article]:
             merged[article.uid] = article
         else:
             topics = tuple(dict.fromkeys(seen.topics + article.topics))
-            merged[article.uid] = Article(seen.title, seen.source, seen.published, seen.bullets, topics, seen.body)
+            fuller = article if len(article.body) > len(seen.body) else seen
+            merged[article.uid] = Article(seen.title, seen.source, seen.published, fuller.bullets, topics, fuller.body)
     return list(merged.values())
 
 
