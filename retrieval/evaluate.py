@@ -78,7 +78,7 @@ def load_questions(path: str | Path) -> list[Question]:
     except FileNotFoundError:
         raise BriefbotError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as error:
-        raise BriefbotError(f"{path}: cannot read: {error}") from None
+        raise BriefbotError(f"{path}: cannot read: {getattr(error, 'strerror', None) or error}") from None
     questions = [_question(line, path, number) for number, line in enumerate(lines, 1) if line.strip()]
     if not questions:
         raise ParseError(path, 1, "no questions in the file")

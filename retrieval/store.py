@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -262,6 +263,15 @@ def backup(db: sqlite_utils.Database, target: str | Path) -> Path:
         copy.close()
         os.replace(partial, target)
     except (OSError, sqlite3.Error) as error:
-        partial.unlink(missing_ok=True)
-        raise StoreError(f"backup to {target} failed: {error}") from None
+        with contextlib.suppress(OSError):  # on a read-only file system even this fails
+            partial.unlink(missing_ok=True)
+        raise StoreError(f"backup to {target} failed: {_unwritable(target.parent) or error}") from None
     return target
+
+
+def _unwritable(folder: Path) -> str | None:
+    """Why nothing can be written in `folder`, when that is the reason."""
+    with contextlib.suppress(OSError):
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return f"{folder} is on a read-only file system"
+    return None
