@@ -92,11 +92,13 @@ class Library:
 
     def ingest(self, paths: Iterable[str | Path], on_file: ProgressCallback | None = None) -> store.IngestCounts:
         """Parse all files, then write them in one transaction, then refresh the index."""
-        exports = parse_all(export_files(paths), on_file)
-        articles = [article for export in exports for article in export.articles]
-        counts = store.save_articles(self.db, articles)
-        self.index()
+        counts = self._parse_and_save(paths, on_file)
+        self.index()  # the parsed files are gone by now: building the index is the larger peak
         return counts
+
+    def _parse_and_save(self, paths: Iterable[str | Path], on_file: ProgressCallback | None) -> store.IngestCounts:
+        exports = parse_all(export_files(paths), on_file)
+        return store.save_articles(self.db, (article for export in exports for article in export.articles))
 
     def index(self) -> Index:
         """The index for what the database holds now: loaded, or rebuilt when stale."""
