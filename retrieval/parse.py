@@ -16,6 +16,7 @@ MARKER = "Search documents"
 NOISE_LINES = {"Workflow", "icon"}
 MAX_FILE_BYTES = 50 * 1024 * 1024
 READ_BLOCK = 1 << 20
+BODY_END_CHARS = 80  # how much of a body's end tells whether it is complete
 MAX_LINE_CHARS = 100_000
 MAX_TITLE_CHARS = 500
 EARLIEST_YEAR, LATEST_YEAR = 1990, 2100
@@ -123,7 +124,7 @@ def _refuse_cut_last_body(articles: tuple[Article, ...], lines: list[str], path:
     Complete bodies end with a citation marker or a sentence end; when every other body of
     the file does and the last one does not, the file is refused as cut. A file whose other
     bodies end anyhow, or a cut that falls just after a citation or a full stop, cannot be told."""
-    *others, last = (_clean_inline(article.body) for article in articles)
+    *others, last = (_clean_inline(article.body[-BODY_END_CHARS:]) for article in articles)
     if _COMPLETE_BODY.search(last) or not all(_COMPLETE_BODY.search(body) for body in others):
         return
     line = max(number for number, text in enumerate(lines, 1) if text.strip())

@@ -4,6 +4,7 @@ it is read, a file cut off mid-article, and a later, longer copy of an article."
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -65,6 +66,13 @@ def test_a_device_is_refused_without_reading_it(db):
     )
     assert finished.returncode == 2
     assert finished.stderr == "/dev/zero:0: not a regular file (a character device); give an export file\nNothing was written.\n"
+
+
+def test_a_socket_is_refused(db, tmp_path):
+    path = tmp_path / "export.sock"
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(str(path))
+        refused(ingest(path, db=db), path, 0, "not a regular file (a socket); give an export file")
 
 
 def test_a_file_over_the_size_cap_is_refused_by_name_and_cap(db, tmp_path):

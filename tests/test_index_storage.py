@@ -147,6 +147,7 @@ def test_a_full_disk_while_saving_leaves_no_staging_folder_and_serves_from_memor
         raise OSError(errno.ENOSPC, "No space left on device")
 
     library = Library(seeded_library.db_path)
+    saved_generation = library.index().generation
     monkeypatch.setattr(np, "save", disk_full)
     with caplog.at_level(logging.WARNING, logger="retrieval.library"):
         for number, title in enumerate(("锆标题一", "锆标题二")):  # two failed saves, one warning
@@ -156,6 +157,7 @@ def test_a_full_disk_while_saving_leaves_no_staging_folder_and_serves_from_memor
             assert library.ask(title, k=1).hits[0].article.title == title
     assert answers(library) == expected
     assert leftovers(library.index_folder) == []
+    assert index_module.load_index(library.index_folder).generation == saved_generation  # the previous one stays
     warnings = [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
     assert warnings == [
         f"cannot save the search index to {library.index_folder} ([Errno 28] No space left on device); "
