@@ -269,7 +269,8 @@ def _write_index(index: Index, staging: Path) -> None:
 
 
 def _swap_in(staging: Path, folder: Path) -> None:
-    """Put `staging` where `folder` is; if that fails, the previous folder is put back."""
+    """Put `staging` where `folder` is; if that fails, the previous folder is put back
+    unless another process saved its own there meanwhile."""
     retired = folder.with_name(f"{folder.name}.old-{os.getpid()}")
     if folder.exists():
         os.replace(folder, retired)
@@ -279,7 +280,8 @@ def _swap_in(staging: Path, folder: Path) -> None:
         if retired.exists() and not folder.exists():
             os.replace(retired, folder)
         raise
-    shutil.rmtree(retired, ignore_errors=True)
+    finally:
+        shutil.rmtree(retired, ignore_errors=True)  # put back, or replaced by another process's save
 
 
 def remove_leftovers(folder: Path) -> None:

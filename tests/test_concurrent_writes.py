@@ -51,6 +51,7 @@ def test_two_ingests_of_different_files_started_together_both_succeed(seeded_db,
             assert out == f"{PER_FILE} new articles, 0 already known.\n"
         expected += 2 * PER_FILE
         assert article_count(seeded_db) == expected
+        assert sorted(seeded_db.parent.glob("live.db.index.*")) == [], "a save left a staging or retired folder"
 
 
 def test_a_thousand_subscribes_from_threads_all_succeed(tmp_path):
