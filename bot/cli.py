@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +20,40 @@ from retrieval.stories import Story
 from .i18n import ENGLISH, note_text
 
 EXIT_USAGE = 2
+EXIT_CLOSED_PIPE = 141  # what a shell reports for a program ended by SIGPIPE, as `cat` or `grep` are
+TOKEN_MASK = "<token>"
+LONG_WORD = re.compile(r"[^\s'\"]{161,}(?<![:.,])")  # a path too long to read in one line
+REJECTED_TOKEN = "Telegram rejected the bot token; check TELEGRAM_BOT_TOKEN."
+
+
+def redact(text: str) -> str:
+    """`text` with the bot token, and its secret half on its own, masked."""
+    token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
+    secret = token.partition(":")[2]
+    for value in (token, secret):
+        if len(value) >= 8:
+            text = text.replace(value, TOKEN_MASK)
+    return text
+
+
+def shorten(text: str) -> str:
+    """`text` with any word (a path) of over 160 characters cut to its first and last 40."""
+    return LONG_WORD.sub(lambda word: f"{word[0][:40]}…{word[0][-40:]}", text)
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> None:
+    """Print one line on stderr, the token masked and long paths shortened, and exit."""
+    click.echo(shorten(redact(message)), err=True)
+    sys.exit(code)
+
+
+def quiet_closed_stdout() -> None:
+    """The reader of stdout is gone (`| head -1`): send what is still buffered nowhere,
+    so that exiting does not fail on it too."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (tests capture it)
+        pass
 
 
 @contextmanager
@@ -26,12 +62,9 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except ParseError as error:
-        click.echo(str(error), err=True)
-        click.echo("Nothing was written.", err=True)
-        sys.exit(EXIT_USAGE)
+        fail(f"{error}\nNothing was written.")
     except BriefbotError as error:
-        click.echo(f"Error: {error}", err=True)
-        sys.exit(EXIT_USAGE)
+        fail(f"Error: {error}")
 
 
 def open_library(db: str | None) -> Library:
@@ -49,19 +82,43 @@ db_option = click.option(
 
 class BriefbotGroup(click.Group):
     """The last line of defence: an unexpected failure is one line, not a traceback
-    (set BRIEFBOT_DEBUG=1 to see it)."""
+    (set BRIEFBOT_DEBUG=1 to see it). A closed stdout ends the command quietly with exit
+    141, like other command-line tools; a path the system refuses (too long, say) is a
+    one-line error with exit 2."""
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            finally:
+                sys.stdout.flush()  # a reader that went away shows here, not while exiting
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
             raise
+        except BrokenPipeError:
+            quiet_closed_stdout()
+            sys.exit(EXIT_CLOSED_PIPE)
         except Exception as error:  # noqa: BLE001 - the edge that turns errors into messages
             if os.environ.get("BRIEFBOT_DEBUG"):
-                raise
-            click.echo(f"Error: unexpected failure ({type(error).__name__}: {error}). "
-                       "Run again with BRIEFBOT_DEBUG=1 for details.", err=True)
-            sys.exit(1)
+                click.echo(redact(traceback.format_exc()), err=True, nl=False)
+            fail(*last_words(error))
+
+
+def last_words(error: Exception) -> tuple[str, int]:
+    """The line and exit code for an error that nothing closer turned into a message."""
+    if _is_rejected_token(error):
+        return f"Error: {REJECTED_TOKEN}", EXIT_USAGE
+    if isinstance(error, OSError) and error.filename is not None:  # a path the system refuses
+        return f"Error: {error.filename}: {error.strerror}", EXIT_USAGE
+    return (
+        f"Error: unexpected failure ({type(error).__name__}: {error}). Run again with BRIEFBOT_DEBUG=1 for details.",
+        1,
+    )
+
+
+def _is_rejected_token(error: Exception) -> bool:
+    """Telegram answered 401: the token is wrong or revoked (telegram loads only for `run`)."""
+    telegram_errors = sys.modules.get("telegram.error")
+    return telegram_errors is not None and isinstance(error, telegram_errors.InvalidToken)
 
 
 @click.group(cls=BriefbotGroup)

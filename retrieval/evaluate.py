@@ -100,7 +100,7 @@ def load_questions(path: str | Path, split: str | None = None) -> list[Question]
     except FileNotFoundError:
         raise BriefbotError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as error:
-        raise BriefbotError(f"{path}: cannot read: {error}") from None
+        raise BriefbotError(f"{path}: cannot read: {getattr(error, 'strerror', None) or error}") from None
     questions = [_question(line, path, number) for number, line in enumerate(lines, 1) if line.strip()]
     if split is not None:
         questions = [question for question in questions if question.split == split]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 import shutil
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -18,9 +20,15 @@ K1, B = 1.2, 0.75
 UNKNOWN_KIND, NOT_A_TERM, NOT_CHINESE, CHINESE = -1, 0, 1, 2
 METHOD = "lucene"
 MANIFEST = "briefbot.json"
-FORMAT = 3  # 2: per-bullet token ids saved beside the bm25s matrix; 3: and per-title token ids
+FORMAT = 4  # 2: per-bullet token ids beside the bm25s matrix; 3: file checksums in the manifest; 4: title token ids
+CHECKSUM_BLOCK = 1 << 20
 
 Tokenize = Callable[[str], list[str]]
+logger = logging.getLogger(__name__)
+
+
+class DamagedIndex(ValueError):
+    """A saved index whose files do not match its manifest or do not fit together."""
 
 
 def article_text(article: Article) -> str:
@@ -273,10 +281,22 @@ def build_retriever(corpus_tokens: list[list[str]]):
 
 
 def save_index(index: Index, folder: Path) -> None:
-    """Write to a fresh folder, then swap it in, so a crash never leaves half an index."""
+    """Write to a fresh folder, then swap it in, so a crash never leaves half an index.
+    On any failure (a full disk) the staging folder is removed and the previous index
+    stays in place; the error is raised."""
     folder = Path(folder)
     staging = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
+    try:
+        _write_index(index, staging)
+        _swap_in(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    remove_leftovers(folder)
+
+
+def _write_index(index: Index, staging: Path) -> None:
     staging.mkdir(parents=True)
     if index.retriever is not None:
         index.retriever.save(str(staging / "bm25s"), show_progress=False)
@@ -290,14 +310,25 @@ def save_index(index: Index, folder: Path) -> None:
         "generation": index.generation,
         "tokenizer": index.tokenizer_version,
         "size": index.size,
+        "files": file_checksums(staging),
     }
     (staging / MANIFEST).write_text(json.dumps(manifest))
+
+
+def _swap_in(staging: Path, folder: Path) -> None:
+    """Put `staging` where `folder` is; if that fails, the previous folder is put back
+    unless another process saved its own there meanwhile."""
     retired = folder.with_name(f"{folder.name}.old-{os.getpid()}")
     if folder.exists():
         os.replace(folder, retired)
-    os.replace(staging, folder)
-    shutil.rmtree(retired, ignore_errors=True)
-    remove_leftovers(folder)
+    try:
+        os.replace(staging, folder)
+    except OSError:
+        if retired.exists() and not folder.exists():
+            os.replace(retired, folder)
+        raise
+    finally:
+        shutil.rmtree(retired, ignore_errors=True)  # put back, or replaced by another process's save
 
 
 def remove_leftovers(folder: Path) -> None:
@@ -321,20 +352,99 @@ def _process_alive(pid: int) -> bool:
 
 
 def load_index(folder: Path) -> Index | None:
-    """The saved index, or None when there is none or it cannot be read."""
+    """The saved index, or None when there is none, it cannot be read, or it is damaged:
+    its files must match the checksums in its manifest and pass `validate_index`."""
     folder = Path(folder)
     try:
         manifest = json.loads((folder / MANIFEST).read_text())
+        if manifest.get("format") != FORMAT:
+            return None
+        if manifest.get("files") != file_checksums(folder):
+            raise DamagedIndex("its files do not match the checksums in its manifest")
         rowids = np.load(folder / "rowids.npy")
         retriever = None
         if manifest["size"]:
             import bm25s
 
             retriever = bm25s.BM25.load(str(folder / "bm25s"), mmap=False, show_progress=False)
-        if len(rowids) != manifest["size"] or manifest.get("format") != FORMAT:
-            return None
+        if len(rowids) != manifest["size"]:
+            raise DamagedIndex(f"it holds {len(rowids)} documents, its manifest says {manifest['size']}")
         bullets = BulletTokens.load(folder) if manifest["size"] else None
         titles = BulletTokens.load(folder, "title") if manifest["size"] else None
-        return Index(retriever, rowids, int(manifest["generation"]), str(manifest["tokenizer"]), bullets, titles)
-    except (OSError, ValueError, KeyError, TypeError):
+        index = Index(retriever, rowids, int(manifest["generation"]), str(manifest["tokenizer"]), bullets, titles)
+        validate_index(index)
+        return index
+    except DamagedIndex as damage:
+        logger.warning("the search index at %s is damaged (%s); rebuilding it", folder, damage)
         return None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
+        return None
+
+
+def validate_index(index: Index) -> None:
+    """Raise DamagedIndex unless the arrays fit together: dtypes, shapes, and every
+    stored position, token id and offset within range; a search cannot then read
+    outside an array or mistake one document for another."""
+    size = index.size
+    _check(index.rowids.ndim == 1 and index.rowids.dtype.kind == "i", "row ids are not integers")
+    _check(size == 0 or bool(np.all(np.diff(index.rowids) > 0)), "row ids are not strictly ascending")
+    if index.retriever is None:
+        _check(size == 0 and index.bullets is None, "documents without a matrix")
+        return
+    matrix = index.retriever.scores
+    data, indices, indptr = (np.asarray(matrix[key]) for key in ("data", "indices", "indptr"))
+    _check(data.dtype.kind == "f" and indices.dtype.kind in "iu" and indptr.dtype.kind in "iu", "matrix dtypes")
+    _check(data.ndim == indices.ndim == indptr.ndim == 1 and len(data) == len(indices), "matrix shapes")
+    _check(matrix.get("num_docs") == size, "the matrix counts another number of documents")
+    _check_offsets(indptr, len(indices), "term offsets (indptr)")
+    _check(bool(np.all(np.isfinite(data))), "scores that are not finite numbers")
+    _check(len(indices) == 0 or (int(indices.min()) >= 0 and int(indices.max()) < size), "document positions out of range")
+    _check_vocabulary(index.retriever.vocab_dict, len(indptr) - 1)
+    _check_bullets(index.bullets, size, len(indptr) - 1)
+    _check_bullets(index.titles, size, len(indptr) - 1, "title")
+
+
+def _check(holds: bool, what: str) -> None:
+    if not holds:
+        raise DamagedIndex(what)
+
+
+def _check_offsets(offsets: np.ndarray, end: int, what: str) -> None:
+    """Offsets into a flat array: 1-D integers from 0, never decreasing, ending at its length."""
+    _check(offsets.ndim == 1 and offsets.dtype.kind in "iu" and len(offsets) >= 1, f"{what}: shape or dtype")
+    _check(int(offsets[0]) == 0 and int(offsets[-1]) == end, f"{what}: do not span the array")
+    _check(bool(np.all(np.diff(offsets) >= 0)), f"{what}: decreasing")
+
+
+def _check_vocabulary(vocabulary: object, matrix_terms: int) -> None:
+    """Words to distinct integer ids; ids up to the matrix's term count (bm25s gives "" the id
+    just past the matrix)."""
+    _check(isinstance(vocabulary, dict), "the vocabulary is not a mapping")
+    ids = list(vocabulary.values())
+    _check(all(type(word) is str for word in vocabulary), "vocabulary words that are not text")
+    _check(all(type(token_id) is int for token_id in ids), "vocabulary ids that are not integers")
+    _check(len(set(ids)) == len(ids), "vocabulary ids used twice")
+    _check(not ids or (min(ids) >= 0 and max(ids) <= matrix_terms), "vocabulary ids past the matrix")
+
+
+def _check_bullets(bullets: BulletTokens | None, size: int, matrix_terms: int, what: str = "bullet") -> None:
+    _check(bullets is not None, f"per-{what} tokens are missing")
+    token_ids = bullets.token_ids
+    _check(token_ids.ndim == 1 and token_ids.dtype.kind in "iu", f"{what} token ids: shape or dtype")
+    _check(len(token_ids) == 0 or (int(token_ids.min()) >= 0 and int(token_ids.max()) < matrix_terms), f"{what} token ids out of range")
+    _check_offsets(bullets.token_starts, len(token_ids), f"{what} token offsets")
+    _check_offsets(bullets.bullet_starts, len(bullets.token_starts) - 1, f"{what} offsets")
+    _check(len(bullets.bullet_starts) == size + 1, f"{what} offsets for another number of documents")
+
+
+def file_checksums(folder: Path) -> dict[str, str]:
+    """The SHA-256 of every file of a saved index but its manifest, by path inside `folder`."""
+    folder = Path(folder)
+    checksums = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST):
+        digest = hashlib.sha256()
+        with path.open("rb") as file:
+            for block in iter(lambda: file.read(CHECKSUM_BLOCK), b""):
+                digest.update(block)
+        checksums[path.relative_to(folder).as_posix()] = digest.hexdigest()
+    return checksums

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import errno
+import logging
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 import sqlite_utils
 
@@ -25,6 +29,9 @@ from .stories import Storyteller
 from .tokenize import Tokenizer
 
 ProgressCallback = Callable[[Path], None]
+T = TypeVar("T")
+SWAP_RACES = (errno.ENOENT, errno.ENOTEMPTY, errno.EEXIST)  # another process saving at the same moment
+logger = logging.getLogger(__name__)
 
 
 def _plain(name: str) -> str:
@@ -72,6 +79,8 @@ class Library:
         self._local = threading.local()
         self._index: Index | None = None
         self._index_lock = threading.Lock()
+        self._built_here: Index | None = None  # the last index this process built from the database
+        self._save_failed = False
         if seed:
             self.seed_if_empty()
 
@@ -94,11 +103,13 @@ class Library:
 
     def ingest(self, paths: Iterable[str | Path], on_file: ProgressCallback | None = None) -> store.IngestCounts:
         """Parse all files, then write them in one transaction, then refresh the index."""
-        exports = parse_all(export_files(paths), on_file)
-        articles = [article for export in exports for article in export.articles]
-        counts = store.save_articles(self.db, articles)
-        self.index()
+        counts = self._parse_and_save(paths, on_file)
+        self.index()  # the parsed files are gone by now: building the index is the larger peak
         return counts
+
+    def _parse_and_save(self, paths: Iterable[str | Path], on_file: ProgressCallback | None) -> store.IngestCounts:
+        exports = parse_all(export_files(paths), on_file)
+        return store.save_articles(self.db, (article for export in exports for article in export.articles))
 
     def index(self) -> Index:
         """The index for what the database holds now: loaded, or rebuilt when stale."""
@@ -123,12 +134,42 @@ class Library:
             return None
 
     def _rebuild(self, generation: int) -> Index:
+        """Build the index from the database and save it; if it cannot be saved (a full disk,
+        a read-only folder) it serves from memory, and the log says so once."""
         index = build_index(store.all_articles(self.db), self.tokenizer, generation, self.tokenizer.version)
+        self._built_here = index
         try:
             save_index(index, self.index_folder)
-        except OSError:
-            pass  # a read-only folder or another process swapping at the same moment: ours serves from memory
+        except OSError as error:
+            if error.errno not in SWAP_RACES and not self._save_failed:
+                logger.warning(
+                    "cannot save the search index to %s (%s); serving it from memory, "
+                    "and every new process will rebuild it",
+                    self.index_folder,
+                    error,
+                )
+            self._save_failed = self._save_failed or error.errno not in SWAP_RACES
+        else:
+            self._save_failed = False
         return index
+
+    def _on_index(self, use: Callable[[Index], T]) -> T:
+        """use(index). If that raises on an index loaded from disk, damage the load-time checks
+        missed is the likely cause: the index is rebuilt from the database once and `use` retried."""
+        index = self.index()
+        try:
+            return use(index)
+        except (BriefbotError, sqlite3.Error):
+            raise
+        except Exception:  # noqa: BLE001 - any failure on derived data: rebuild it, then let a second one through
+            if index is self._built_here:
+                raise
+            logger.warning("the search index at %s failed a question; rebuilding it", self.index_folder)
+            with self._index_lock:
+                if self._index is index:
+                    self._index = self._rebuild(store.generation(self.db))
+                index = self._index
+        return use(index)
 
     def warm_up(self) -> None:
         """Load what the first questions would otherwise wait for: the index, jieba's
@@ -136,11 +177,15 @@ class Library:
         self.ask("稀土出口管制 rare earht export curbs")
 
     def ask(self, question: str, k: int = 5) -> Answer:
-        return search(self.db, self.index(), self.tokenizer, question, k, self.translator)
+        return self._on_index(lambda index: search(self.db, index, self.tokenizer, question, k, self.translator))
 
     def digest(self, topic_or_query: str, days: int | None = 7, today: date | None = None) -> Digest:
         today = today or datetime.now(SHANGHAI).date()
-        return build_digest(self.db, self.index(), self.tokenizer, topic_or_query, days, today, glossary=self.glossary)
+        return self._on_index(
+            lambda index: build_digest(
+                self.db, index, self.tokenizer, topic_or_query, days, today, glossary=self.glossary
+            )
+        )
 
     def storyteller(self) -> Storyteller:
         """Groups articles into stories with this library's index, tokenizer and glossary."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +14,9 @@ from .models import SHANGHAI, Article
 
 MARKER = "Search documents"
 NOISE_LINES = {"Workflow", "icon"}
+MAX_FILE_BYTES = 50 * 1024 * 1024
+READ_BLOCK = 1 << 20
+BODY_END_CHARS = 80  # how much of a body's end tells whether it is complete
 MAX_LINE_CHARS = 100_000
 MAX_TITLE_CHARS = 500
 EARLIEST_YEAR, LATEST_YEAR = 1990, 2100
@@ -22,6 +27,15 @@ _LAST_CITATION = re.compile(r"^(?P<text>.*(?:\[\d+\])+\.?)(?P<tail>[^\[\]]*)$", 
 _SENTENCE_END = re.compile(r"(?<=[。！？!?])\s*")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
+# How a complete body ends: a citation marker, or a sentence end (。 . ! ? …), then maybe closing quotes
+_COMPLETE_BODY = re.compile(r"(?:\[\d+\]|[.。!?！？…])[\"”’'」』)）]*$")
+_FILE_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a folder"),
+)
 
 
 @dataclass(frozen=True)
@@ -36,11 +50,55 @@ class Export:
 def parse_file(path: str | Path) -> Export:
     """Parse one export file, or raise ParseError naming the file and line."""
     path = Path(path)
+    return parse_text(_decode(read_export(path), path), path)
+
+
+def read_export(path: Path) -> bytes:
+    """The bytes of a regular file of at most MAX_FILE_BYTES. FIFOs and devices are refused
+    before anything is opened or read, and so is a file that changes while it is read
+    (its size or modification time differ before and after, or fewer bytes came than it had)."""
     try:
-        data = path.read_bytes()
+        before = os.stat(path)
+        _refuse_irregular(before, path)
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as error:
         raise ParseError(path, 0, f"cannot read file: {error.strerror or error}") from None
-    return parse_text(_decode(data, path), path)
+    try:
+        opened = os.fstat(descriptor)
+        _refuse_irregular(opened, path)  # swapped for a FIFO between the check and the opening
+        blocks, length = [], 0
+        while length <= MAX_FILE_BYTES and (block := os.read(descriptor, READ_BLOCK)):
+            blocks.append(block)
+            length += len(block)
+        after = os.fstat(descriptor)
+    except OSError as error:
+        raise ParseError(path, 0, f"cannot read file: {error.strerror or error}") from None
+    finally:
+        os.close(descriptor)
+    if length > MAX_FILE_BYTES:
+        raise ParseError(path, 0, _too_large(max(length, after.st_size)))
+    if _version(before) != _version(opened) or _version(opened) != _version(after) or length != after.st_size:
+        raise ParseError(path, 0, "the file changed while it was being read; ingest it again once it is complete")
+    return b"".join(blocks)
+
+
+def _refuse_irregular(status: os.stat_result, path: Path) -> None:
+    if not stat.S_ISREG(status.st_mode):
+        kind = next((name for test, name in _FILE_KINDS if test(status.st_mode)), "a special file")
+        raise ParseError(path, 0, f"not a regular file ({kind}); give an export file")
+    if status.st_size > MAX_FILE_BYTES:
+        raise ParseError(path, 0, _too_large(status.st_size))
+
+
+def _too_large(size: int) -> str:
+    return (
+        f"file is {size / 2**20:.1f} MB ({size:,} bytes); exports of more than "
+        f"{MAX_FILE_BYTES // 2**20} MB ({MAX_FILE_BYTES:,} bytes) are refused: split it"
+    )
+
+
+def _version(status: os.stat_result) -> tuple[int, int, int, int]:
+    return status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns
 
 
 def parse_text(text: str, path: str | Path = "<text>") -> Export:
@@ -48,6 +106,7 @@ def parse_text(text: str, path: str | Path = "<text>") -> Export:
     if not text.strip():
         raise ParseError(path, 1, "empty file")
     lines = text.split("\n")
+    del text  # the lines hold it all; keeping both doubles what a large file costs
     lines = [line[:-1] if line.endswith("\r") else line for line in lines]
     for number, line in enumerate(lines, 1):
         if len(line) > MAX_LINE_CHARS:
@@ -56,7 +115,22 @@ def parse_text(text: str, path: str | Path = "<text>") -> Export:
     articles = tuple(_records(lines, first_record, topic, path))
     if not articles:
         raise ParseError(path, first_record + 1, "no articles after 'Search documents'")
+    _refuse_cut_last_body(articles, lines, path)
     return Export(str(path), topic, articles)
+
+
+def _refuse_cut_last_body(articles: tuple[Article, ...], lines: list[str], path: str | Path) -> None:
+    """A file cut off inside its last body (a copy or a download that stopped) still parses.
+    Complete bodies end with a citation marker or a sentence end; when every other body of
+    the file does and the last one does not, the file is refused as cut. A file whose other
+    bodies end anyhow, or a cut that falls just after a citation or a full stop, cannot be told."""
+    *others, last = (_clean_inline(article.body[-BODY_END_CHARS:]) for article in articles)
+    if _COMPLETE_BODY.search(last) or not all(_COMPLETE_BODY.search(body) for body in others):
+        return
+    line = max(number for number, text in enumerate(lines, 1) if text.strip())
+    raise ParseError(
+        path, line, f"the last article's body stops mid-sentence (…{last[-30:]!r}): the file looks cut off; export it again"
+    )
 
 
 def _decode(data: bytes, path: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -15,6 +16,7 @@ import sqlite_utils
 from . import subscriptions
 from .errors import StoreError
 from .models import Article
+from .transaction import write_transaction
 
 PAGE_CACHE_KIB = 64 * 1024
 BUSY_TIMEOUT_SECONDS = 30
@@ -49,52 +51,77 @@ def open_db(path: str | Path | None = None) -> sqlite_utils.Database:
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
-    with db.atomic():
-        db["articles"].create(
-            {
-                "uid": str,
-                "title": str,
-                "source": str,
-                "published": str,
-                "day": str,
-                "bullets": str,
-                "body": str,
-            },
-            pk="uid",
-            if_not_exists=True,
-        )
-        db["article_topics"].create(
-            {"uid": str, "topic": str}, pk=("uid", "topic"), if_not_exists=True
-        )
-        db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
-        db.execute("CREATE INDEX IF NOT EXISTS articles_day ON articles(day)")
-        db.execute("CREATE INDEX IF NOT EXISTS article_topics_topic ON article_topics(topic)")
-        subscriptions.ensure_tables(db)
+    """Create what is missing. On a database that has everything this only reads, so
+    opening never waits for a writer; if another connection changed the schema meanwhile
+    (SQLite then refuses the stale write at once), it is done again holding the write lock."""
+    try:
+        with db.atomic():
+            _create_schema(db)
+    except sqlite3.OperationalError as error:
+        if "locked" not in str(error) and "busy" not in str(error):
+            raise
+        with write_transaction(db):
+            _create_schema(db)
+
+
+def _create_schema(db: sqlite_utils.Database) -> None:
+    db["articles"].create(
+        {
+            "uid": str,
+            "title": str,
+            "source": str,
+            "published": str,
+            "day": str,
+            "bullets": str,
+            "body": str,
+        },
+        pk="uid",
+        if_not_exists=True,
+    )
+    db["article_topics"].create({"uid": str, "topic": str}, pk=("uid", "topic"), if_not_exists=True)
+    db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+    db.execute("CREATE INDEX IF NOT EXISTS articles_day ON articles(day)")
+    db.execute("CREATE INDEX IF NOT EXISTS article_topics_topic ON article_topics(topic)")
+    subscriptions.ensure_tables(db)
 
 
 @dataclass(frozen=True)
 class IngestCounts:
-    """How many articles an ingest added and how many it already had."""
+    """How many articles an ingest added and how many it already had; of those it had,
+    `updated` came with a longer body than the stored one, which they replaced."""
 
     new: int
     known: int
     topics_added: int = 0
+    updated: int = 0
+
+
+_SAVE_ARTICLE = (
+    "INSERT INTO articles (uid, title, source, published, day, bullets, body) "
+    "VALUES (:uid, :title, :source, :published, :day, :bullets, :body) "
+    "ON CONFLICT(uid) DO UPDATE SET bullets = excluded.bullets, body = excluded.body "
+    "WHERE length(excluded.body) > length(articles.body)"
+)
 
 
 def save_articles(db: sqlite_utils.Database, articles: Iterable[Article]) -> IngestCounts:
-    """Insert articles and topic links in one transaction; already-known articles are kept.
-    New rows are counted from the tables' sizes, so rows can go in by the batch."""
+    """Insert articles and topic links in one transaction. An article already stored is
+    kept, unless this copy's body is longer (the stored one was cut short): then its body
+    and bullets are replaced. New rows are counted from the tables' sizes, replaced ones
+    from the rows changed, so rows can go in by the batch."""
     merged = _merge_duplicates(articles)
     links = [(article.uid, topic) for article in merged for topic in article.topics]
-    with db.atomic():
+    with write_transaction(db):
         articles_before, links_before = _table_size(db, "articles"), _table_size(db, "article_topics")
-        db["articles"].insert_all((_row(article) for article in merged), ignore=True, batch_size=500)
-        db.conn.executemany("INSERT OR IGNORE INTO article_topics (uid, topic) VALUES (?, ?)", links)
+        changes_before = db.conn.total_changes
+        db.conn.executemany(_SAVE_ARTICLE, (_row(article) for article in merged))
         new = _table_size(db, "articles") - articles_before
+        updated = db.conn.total_changes - changes_before - new
+        db.conn.executemany("INSERT OR IGNORE INTO article_topics (uid, topic) VALUES (?, ?)", links)
         topics_added = _table_size(db, "article_topics") - links_before
-        if new or topics_added:
+        if new or topics_added or updated:
             bump_generation(db)
-    return IngestCounts(new, len(merged) - new, topics_added)
+    return IngestCounts(new, len(merged) - new, topics_added, updated)
 
 
 def _table_size(db: sqlite_utils.Database, table: str) -> int:
@@ -102,7 +129,7 @@ def _table_size(db: sqlite_utils.Database, table: str) -> int:
 
 
 def _merge_duplicates(articles: Iterable[Article]) -> list[Article]:
-    """The same article from two files is one article with both topics."""
+    """The same article from two files is one article with both topics, and the longer body."""
     merged: dict[str, Article] = {}
     for article in articles:
         seen = merged.get(article.uid)
@@ -110,7 +137,8 @@ def _merge_duplicates(articles: Iterable[Article]) -> list[Article]:
             merged[article.uid] = article
         else:
             topics = tuple(dict.fromkeys(seen.topics + article.topics))
-            merged[article.uid] = Article(seen.title, seen.source, seen.published, seen.bullets, topics, seen.body)
+            fuller = article if len(article.body) > len(seen.body) else seen
+            merged[article.uid] = Article(seen.title, seen.source, seen.published, fuller.bullets, topics, fuller.body)
     return list(merged.values())
 
 
@@ -244,6 +272,15 @@ def backup(db: sqlite_utils.Database, target: str | Path) -> Path:
         copy.close()
         os.replace(partial, target)
     except (OSError, sqlite3.Error) as error:
-        partial.unlink(missing_ok=True)
-        raise StoreError(f"backup to {target} failed: {error}") from None
+        with contextlib.suppress(OSError):  # on a read-only file system even this fails
+            partial.unlink(missing_ok=True)
+        raise StoreError(f"backup to {target} failed: {_unwritable(target.parent) or error}") from None
     return target
+
+
+def _unwritable(folder: Path) -> str | None:
+    """Why nothing can be written in `folder`, when that is the reason."""
+    with contextlib.suppress(OSError):
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return f"{folder} is on a read-only file system"
+    return None

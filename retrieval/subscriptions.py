@@ -15,6 +15,7 @@ import sqlite_utils
 
 from . import store  # store imports this module too: used at call time only
 from .models import Article
+from .transaction import write_transaction
 
 FREQUENCIES = ("daily", "weekly")
 DEFAULT_FREQUENCY = "daily"
@@ -101,14 +102,14 @@ def subscribe(db: sqlite_utils.Database, subscription: Subscription) -> None:
         "weekday": subscription.weekday,
         "created": _now(),
     }
-    with db.atomic():
+    with write_transaction(db):
         db["subscriptions"].upsert(row, pk=("chat_id", "topic"))
 
 
 def unsubscribe(db: sqlite_utils.Database, chat_id: int, topic: str | None = None) -> list[Subscription]:
     """End one topic's subscription, or every one of the chat when topic is None; returns the ended."""
-    ended = [s for s in for_chat(db, chat_id) if topic is None or s.topic == topic]
-    with db.atomic():
+    with write_transaction(db):
+        ended = [s for s in for_chat(db, chat_id) if topic is None or s.topic == topic]
         for s in ended:
             db.execute("DELETE FROM subscriptions WHERE chat_id = ? AND topic = ?", [s.chat_id, s.topic])
     return ended
@@ -132,8 +133,8 @@ def active(db: sqlite_utils.Database) -> list[Subscription]:
 
 def pause_chat(db: sqlite_utils.Database, chat_id: int, reason: str) -> list[Subscription]:
     """Pause every active subscription of a chat (it blocked or removed the bot)."""
-    paused = [s for s in for_chat(db, chat_id) if not s.paused]
-    with db.atomic():
+    with write_transaction(db):
+        paused = [s for s in for_chat(db, chat_id) if not s.paused]
         db.execute(
             "UPDATE subscriptions SET paused = ? WHERE chat_id = ? AND paused = ''", [reason or "paused", chat_id]
         )
@@ -151,7 +152,7 @@ def unsent(db: sqlite_utils.Database, chat_id: int, topic: str, uids: Iterable[s
 def record_delivery(db: sqlite_utils.Database, chat_id: int, topic: str, uids: Iterable[str]) -> None:
     """Log the articles of one sent message; call it once per message sent."""
     sent = _now()
-    with db.atomic():
+    with write_transaction(db):
         for uid in uids:
             db.execute(
                 "INSERT OR IGNORE INTO deliveries (chat_id, topic, uid, sent) VALUES (?, ?, ?, ?)",
