@@ -95,7 +95,9 @@ def choose(article: Article, terms: BulletIds, scores: np.ndarray, limit: int, w
     """Up to `limit` bullets by score (`bullet_scores`), best first, each within KEEP_SHARE of
     the best and unlike those chosen; the opening bullet when none matches. Bullets that give
     what the question wants count more: a figure (of the asked kind), the asked direction."""
-    scores = scores * np.asarray([wanted_bonus(bullet, wants) for bullet in article.bullets])
+    scores = np.array(
+        [score * wanted_bonus(bullet, wants) if score > 0 else 0.0 for score, bullet in zip(scores, article.bullets)]
+    )
     order = sorted(range(len(scores)), key=lambda position: (-scores[position], position))
     chosen: list[int] = []
     best = scores[order[0]] if order else 0.0

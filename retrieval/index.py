@@ -228,7 +228,7 @@ class Index:
                 if word.isascii() and word.isalpha():
                     by_length.setdefault(len(word), []).append(word)
             self._english = by_length
-        return [word for length, words in self._english.items() if shortest <= length <= longest for word in words]
+        return [word for length in range(shortest, longest + 1) for word in self._english.get(length, ())]
 
 
 def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:

@@ -154,18 +154,51 @@ def common_english_stems() -> frozenset[str]:
     return frozenset(stem_all(_english_word_list()[:COMMON_ENGLISH_WORDS]))
 
 
-@lru_cache(maxsize=1 << 14)
 def english_forms(token: str) -> tuple[str, ...]:
-    """The index tokens of an English word's other forms that a stemmer cannot reach: its
-    lemmas ("rose" -> rise) and their irregular inflections ("fall" -> fell, fallen), from
-    lemminflect's English lexicon."""
-    from lemminflect import getAllInflections, getAllLemmas
+    """The index tokens of an English word's forms that a stemmer cannot reach: its base form
+    ("rose" -> rise) and irregular inflections ("fall" -> fell, fallen)."""
+    return irregular_forms().get(token, ())
+
+
+@lru_cache(maxsize=1)
+def irregular_forms() -> dict[str, tuple[str, ...]]:
+    """Stem -> the stems of its irregular relatives, from lemminflect's English inflection
+    lexicon, both ways (rise -> rose; rose -> rise). Built once (about a second) and kept as
+    JSON in the cache folder."""
+    import json
+    from importlib.metadata import version
+
+    folder = _cache_folder() or Path(os.environ.get("TMPDIR", "/tmp"))
+    cached = folder / f"irregular-{version('lemminflect')}-{TOKENIZER_VERSION}.json"
+    try:
+        return {key: tuple(value) for key, value in json.loads(cached.read_text()).items()}
+    except (OSError, ValueError):
+        pass
+    forms = _irregular_forms()
+    try:
+        staging = cached.with_name(f"{cached.name}.tmp-{os.getpid()}")
+        staging.write_text(json.dumps(forms))
+        os.replace(staging, cached)
+    except OSError:
+        pass  # a read-only cache folder: built again next time
+    return forms
+
+
+def _irregular_forms() -> dict[str, tuple[str, ...]]:
+    from lemminflect.core.Inflections import Inflections
 
     from .tokenize import stem
 
-    lemmas = {lemma for options in getAllLemmas(token).values() for lemma in options}
-    forms = {form for lemma in lemmas | {token} for options in getAllInflections(lemma).values() for form in options}
-    return tuple(sorted({stem(word) for word in lemmas | forms} - {token}))
+    related: dict[str, set[str]] = {}
+    for lemma, by_tag in Inflections()._getInflDict().items():
+        if not lemma.isalpha() or not lemma.islower():
+            continue
+        base = stem(lemma)
+        odd = {stem(form) for forms in by_tag.values() for form in forms if form.isalpha()} - {base}
+        odd = {form for form in odd if not form.startswith(base[: max(3, len(base) - 1)])}
+        for word in odd | ({base} if odd else set()):
+            related.setdefault(word, set()).update((odd | {base}) - {word})
+    return {word: tuple(sorted(others)) for word, others in related.items()}
 
 
 GENERAL_WORD_SHARE = 0.3  # what a word of everyday language counts, beside a name or a term

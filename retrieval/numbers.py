@@ -25,6 +25,7 @@ _ZH_WITH_SCALE = re.compile(rf"({_ZH_NUMERAL}+)({_ZH_SCALE})")
 _ZH_BEFORE_UNIT = re.compile(rf"({_ZH_NUMERAL}*[十百千]{_ZH_NUMERAL}*|{_ZH_NUMERAL}{{2,}})(?=吨|公斤|千克|美元|元|倍|个|家|年|%)")
 _ZH_PERCENT = re.compile(rf"百分之({_ZH_NUMERAL}+|{_DIGITS})")
 _PERCENT = re.compile(rf"(?i)({_DIGITS})\s*(?:%|percent\b|per\s+cent\b)")
+_ANY_NUMERAL = re.compile(rf"\d|[{''.join(_ZH_DIGITS)}十百千]")
 _THOUSANDS = re.compile(r"(?<![\d.])(\d{1,3}(?:,\d{3})+)(?![\d,])")
 
 
@@ -80,7 +81,7 @@ def _chinese_scaled(match: re.Match) -> str:
 
 def normalize_numbers(text: str) -> str:
     """The text with every number written in its canonical form (see the module docstring)."""
-    if not any(character.isdigit() or character in _ZH_DIGITS or character in "十百千" for character in text):
+    if not _ANY_NUMERAL.search(text):
         return text
     text = _ZH_PERCENT.sub(lambda m: f"{_scaled(m[1], 1)}%", text)
     text = _PERCENT.sub(lambda m: f"{_scaled(m[1], 1)}%", text)

@@ -196,6 +196,16 @@ def articles_by_rowid(db: sqlite_utils.Database, rowids: Sequence[int]) -> dict[
     return {row[0]: _article(row) for row in rows}
 
 
+def headers_by_rowid(db: sqlite_utils.Database, rowids: Sequence[int]) -> dict[int, Article]:
+    """Title, source and time of each article, without its bullets or topics: enough to tell
+    repeated stories apart before reading the few articles that are shown."""
+    if not rowids:
+        return {}
+    marks = ",".join("?" * len(rowids))
+    rows = db.execute(f"SELECT rowid, title, source, published FROM articles WHERE rowid IN ({marks})", list(rowids))
+    return {row[0]: Article(row[1], row[2], datetime.fromisoformat(row[3]), (), rowid=row[0]) for row in rows}
+
+
 def days_by_rowid(db: sqlite_utils.Database, rowids: Sequence[int]) -> dict[int, date]:
     """The day of each article, without reading the articles."""
     if not rowids:

@@ -40,24 +40,47 @@ _DOWN_WORDS = (
 )
 UP_PATTERN = re.compile(f"(?i){_UP_WORDS}")
 DOWN_PATTERN = re.compile(f"(?i){_DOWN_WORDS}")
+_DIGITS = re.compile(r"\d[\d,]*(?:\.\d+)?")
+_AFTER_NUMBER = re.compile(
+    r"(?i)(?P<scale>\s?(?:trillion|billion|million|thousand|bn|mn)(?![a-z])|\s?[亿万])?"
+    r"(?:\s?(?P<percent>%|percent(?![a-z])|per\s+cent(?![a-z]))"
+    r"|\s?(?:metric\s+)?(?P<weight>tons|tonnes|ton|kilograms|kg)(?![a-z])|\s?(?P<weight_zh>吨|公斤|千克)"
+    r"|\s?(?P<currency>dollars|yuan|euros?|yen|rubles?)(?![a-z])|(?P<currency_zh>美元|元|日元|卢布|欧元))?"
+)
+_HAS_FIGURE = re.compile(r"\d|百分之")
+_ZH_PERCENT = re.compile(r"百分之[零一二两三四五六七八九十百点]+")
+_TIME = re.compile(
+    r"(?i)\b(?:by\s+|before\s+|until\s+)?(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:,\s*\d{4})?"
+    r"|\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*(?:\s+\d{4})?|(?:19|20)\d\d(?:-\d\d){0,2})\b"
+    r"|\d{4}年(?:\d{1,2}月(?:\d{1,2}日)?)?|\d{1,2}月\d{1,2}日"
+)
 
-_NUMBER = r"\d[\d,]*(?:\.\d+)?"
-_FIGURES = {
-    "share": re.compile(rf"{_NUMBER}\s?%|百分之[零一二两三四五六七八九十百点]+"),
-    "money": re.compile(
-        rf"(?i)(?:US)?\$\s?{_NUMBER}(?:\s?(?:trillion|billion|million|bn|mn|[kmb])\b)?|"
-        rf"{_NUMBER}\s?(?:trillion|billion|million)?\s?(?:dollars|yuan|euros?|yen|rubles?)\b|{_NUMBER}\s?(?:亿|万)?(?:美元|元|日元|卢布|欧元)"
-    ),
-    "quantity": re.compile(
-        rf"(?i){_NUMBER}\s?(?:million|thousand|billion)?\s?(?:metric\s+)?(?:tons|tonnes|ton|kilograms|kg|吨|公斤|万吨|千克)"
-    ),
-    "time": re.compile(
-        r"(?i)\b(?:by\s+|before\s+|until\s+)?(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:,\s*\d{4})?"
-        r"|\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*(?:\s+\d{4})?|(?:19|20)\d\d(?:-\d\d){0,2})\b"
-        r"|\d{4}年(?:\d{1,2}月(?:\d{1,2}日)?)?|\d{1,2}月\d{1,2}日"
-    ),
-}
-_FIGURES["count"] = re.compile(rf"(?i){_NUMBER}(?:\s?(?:trillion|billion|million|thousand))?")
+
+def _figures(text: str) -> list[tuple[int, str, str]]:
+    """(start, figure, kind) of every number in the text with its currency sign, scale and unit:
+    kind "share", "money", "quantity" or "count"."""
+    found = [(match.start(), match.group(), "share") for match in _ZH_PERCENT.finditer(text)]
+    end = -1
+    for number in _DIGITS.finditer(text):
+        if number.start() < end:
+            continue
+        start = number.start()
+        dollar = text[max(0, start - 3) : start].rstrip().endswith("$")
+        if dollar:
+            start = text.rindex("$", 0, start)
+            if text[max(0, start - 2) : start] == "US":
+                start -= 2
+        after = _AFTER_NUMBER.match(text, number.end())
+        end = after.end()
+        kind = "count"
+        if after["percent"]:
+            kind = "share"
+        elif dollar or after["currency"] or after["currency_zh"]:
+            kind = "money"
+        elif after["weight"] or after["weight_zh"]:
+            kind = "quantity"
+        found.append((start, text[start:end].strip(), kind))
+    return sorted(found)
 
 
 @dataclass(frozen=True)
@@ -85,30 +108,62 @@ def direction_of(text: str) -> int:
     return UP if up and not down else DOWN if down and not up else 0
 
 
+SPECIFIC_KINDS = ("share", "money", "quantity")
+
+
 def figures_in(text: str, kinds: tuple[str, ...]) -> list[str]:
-    """The figures of the wanted kinds in a bullet (any number when no kind is named), in order."""
-    found: list[tuple[int, str]] = []
-    for kind in kinds or ("count",):
-        found += [(match.start(), match.group().strip()) for match in _FIGURES[kind].finditer(text)]
-    return [figure for _, figure in sorted(found) if any(ch.isdigit() for ch in figure) or "百分之" in figure]
+    """The figures of the wanted kinds in a bullet, in order; any number when no kind is named,
+    or when only "count" is. A figure of a specific kind (a share, an amount of money, a
+    quantity) is preferred to a bare number when both are asked for."""
+    if not _HAS_FIGURE.search(text):
+        return []
+    if "time" in kinds:
+        times = [match.group().strip() for match in _TIME.finditer(text)]
+        if times or kinds == ("time",):
+            return times
+    figures = _figures(text)
+    specific = [figure for _, figure, kind in figures if kind in kinds and kind in SPECIFIC_KINDS]
+    if specific or any(kind in SPECIFIC_KINDS for kind in kinds) and "count" not in kinds:
+        return specific
+    return [figure for _, figure, _ in figures]
 
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’-]*")
 MARKED_BULLETS = 2  # marks go on the bullets a reader sees first
 
 
 def marks(bullets: tuple[str, ...], wants: Wants, rare_terms: frozenset[str]) -> tuple[str, ...]:
     """What to show bold in a hit's first bullets: the figure that answers (the first of the
     asked kind in each bullet) when the question wants one; else the question's rare words
-    as the bullets write them."""
-    from .tokenize import english_term
-
+    as the bullets write them (an English stem marks the words that start with it, within a
+    few letters: "restrict" marks "restrictions")."""
     found: list[str] = []
+    stems = [term for term in rare_terms if term.isascii() and term.isalpha()]
     for bullet in bullets[:MARKED_BULLETS]:
         if wants.figure:
             figures = figures_in(bullet, wants.kinds) or figures_in(bullet, ())
             found += figures[:1]
             continue
-        found += [word.group() for word in _WORD.finditer(bullet) if english_term(word.group()) in rare_terms]
+        found += _words_starting(bullet, stems)
         found += [term for term in rare_terms if len(term) > 1 and not term.isascii() and term in bullet]
     return tuple(dict.fromkeys(mark for mark in found if mark))
+
+
+WORD_ENDING = 4  # letters a marked word may run past its stem
+
+
+def _words_starting(text: str, stems: list[str]) -> list[str]:
+    """The whole words of the text that start with one of these stems and run at most
+    WORD_ENDING letters past it, in any case, in order."""
+    lower = text.lower()
+    found = []
+    for stem in stems:
+        start = lower.find(stem)
+        while start >= 0:
+            end = start + len(stem)
+            while end < len(lower) and lower[end].isalpha() and end - start - len(stem) < WORD_ENDING:
+                end += 1
+            whole = (start == 0 or not lower[start - 1].isalnum()) and (end == len(lower) or not lower[end].isalnum())
+            if whole:
+                found.append((start, text[start:end]))
+            start = lower.find(stem, end)
+    return [word for _, word in sorted(found)]

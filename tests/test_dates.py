@@ -131,3 +131,10 @@ def test_a_month_named_in_a_fact_question_does_not_hide_the_report_of_the_next_m
     answer = seeded_library.ask("9月中国对美稀土出口下降多少")
     assert answer.hits[0].article.day == date(2025, 10, 21)
     assert "30%" in answer.hits[0].bullets[0]
+
+
+@pytest.mark.parametrize("question", ["最近镝的价格涨了多少", "how much have dysprosium prices risen lately"])
+def test_recency_on_a_subject_is_a_weight_not_a_window_and_needs_no_note(seeded_library, question):
+    answer = seeded_library.ask(question)
+    assert answer.notes == []
+    assert answer.answered and any("dysprosium" in bullet.lower() for bullet in answer.hits[0].bullets)
