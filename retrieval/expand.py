@@ -202,7 +202,9 @@ class Translator:
         self, glossary: Glossary, dictionary: Dictionary | None, frequency: Callable[[str], int] | None = None
     ) -> None:
         """`frequency` is a Chinese word's count in a general dictionary (Tokenizer.frequency):
-        an everyday word's translations count less, as the word itself does."""
+        an everyday lone character's many translations count less, as the character does.
+        (Damping the translations of common words too lost cross-lingual answers without the
+        glossary: 0.785 against 0.803 nDCG@5 on the held-out set's cross-lingual questions.)"""
         self.glossary = glossary
         self.dictionary = dictionary
         self.frequency = frequency
@@ -226,7 +228,7 @@ class Translator:
             for token in dict.fromkeys(tokens):
                 if token not in covered and token and not token[0].isdigit():
                     brought = self.translations(token, index)
-                    if everyday(token, self.frequency):
+                    if len(token) == 1 and everyday(token, self.frequency):  # 老 -> old, experienced, ...
                         brought = {word: weight * GENERAL_WORD_SHARE for word, weight in brought.items()}
                     weights = merge_weights(weights, brought)
                     groups.setdefault(by_fixed.get(token, token), {token}).update(brought)

@@ -169,7 +169,7 @@ def irregular_forms() -> dict[str, tuple[str, ...]]:
     from importlib.metadata import version
 
     folder = _cache_folder() or Path(os.environ.get("TMPDIR", "/tmp"))
-    cached = folder / f"irregular-{version('lemminflect')}-{TOKENIZER_VERSION}.json"
+    cached = folder / f"irregular-{version('lemminflect')}-{TOKENIZER_VERSION}-2.json"
     try:
         return {key: tuple(value) for key, value in json.loads(cached.read_text()).items()}
     except (OSError, ValueError):
@@ -195,7 +195,6 @@ def _irregular_forms() -> dict[str, tuple[str, ...]]:
             continue
         base = stem(lemma)
         odd = {stem(form) for forms in by_tag.values() for form in forms if form.isalpha()} - {base}
-        odd = {form for form in odd if not form.startswith(base[: max(3, len(base) - 1)])}
         for word in odd | ({base} if odd else set()):
             related.setdefault(word, set()).update((odd | {base}) - {word})
     return {word: tuple(sorted(others)) for word, others in related.items()}
