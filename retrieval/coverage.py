@@ -49,8 +49,8 @@ def question_terms(
     terms = []
     for word, group in groups.items():
         known = [token for token in group if index.token_id(token) is not None]
-        if not known and has_cjk(word) and any(part != word and part in word for part in known_words):
-            continue  # an unknown compound ("精炼厂") whose known parts ("精炼") the question also names
+        if not known and any(_overlap(word, part) for part in known_words):
+            continue  # an unknown compound ("精炼厂") whose known part ("精炼") the question names, or part ("bean" of "soybean")
         itself = [word] if word in known else known
         if itself and all(index.document_frequency(token) > index.size * CORPUS_WIDE_SHARE for token in itself):
             continue
@@ -104,6 +104,12 @@ def _owners(tokens: np.ndarray, ids: np.ndarray, owner: np.ndarray) -> np.ndarra
     at = np.searchsorted(ids, tokens)
     found = (at < len(ids)) & (ids[np.minimum(at, len(ids) - 1)] == tokens)
     return owner[at[found]]
+
+
+def _overlap(word: str, other: str) -> bool:
+    """One word holds the other: "精炼厂" holds "精炼", "soybean" holds "bean" (3 letters at least)."""
+    shortest = 2 if has_cjk(word) else 3
+    return word != other and min(len(word), len(other)) >= shortest and (other in word or word in other)
 
 
 def missing_share(terms: list[QuestionTerm]) -> float:

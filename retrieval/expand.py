@@ -237,8 +237,11 @@ class Translator:
     def _spelling(self, token: str, index: Index) -> str:
         """A word the corpus never uses, as its base form ("rose" -> rise) or its nearest
         corpus spelling ("eath" -> earth), when one is found."""
-        if self.dictionary is None or has_cjk(token) or index.token_id(token) is not None:
+        if self.dictionary is None or index.token_id(token) is not None:
             return token
+        if has_cjk(token):  # "亏了" -> 亏: an aspect particle glued on by the segmenter
+            bare = token[:-1] if len(token) > 1 and token[-1] in ASPECT_PARTICLES else ""
+            return bare if bare and (index.token_id(bare) is not None or self.dictionary.english(bare)) else token
         base = [lemma for lemma in english_forms(token) if index.token_id(lemma) is not None]
         return (base[0] if base else None) or known_stem(token, index) or spelling_correction(token, index) or token
 
@@ -278,6 +281,7 @@ def _sense_weight(rank: int, full: bool) -> float:
     return (1.0 if full else DICTIONARY_WEIGHT) / (1.0 + 0.5 * rank)
 
 
+ASPECT_PARTICLES = "了过着"
 SPELLING_MIN_LENGTH = 4
 STEM_MIN_LENGTH = 5
 STEM_MAX_CUT = 4
