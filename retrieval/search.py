@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
 
 import numpy as np
 import sqlite_utils
@@ -29,12 +27,12 @@ from .index import Index
 from .lexicon import GENERAL_WORD_SHARE, everyday
 from .models import SHANGHAI, Answer, Article, Hit, Note, Sighting
 from .scoring import top_documents
+from .stories import similar_titles, title_bigrams
 from .wants import Wants, marks, question_wants
 from .tokenize import has_cjk
 
 MAX_QUESTION_CHARS = 512
 CANDIDATE_FACTOR = 3
-DUPLICATE_TITLE_SIMILARITY = 0.6
 POOL = 15  # candidates whose passages are scored (40 measured no better on dev, held-out or tune)
 ARTICLE_MIX = 1.0  # the article's BM25 as a whole, beside its best passages
 SECOND_PASSAGE_MIX = 0.3  # the next best passage: a second bullet on the question
@@ -344,22 +342,6 @@ def _feedback(
     return feedback_terms(documents, index.ids_of(tokens), index, want_chinese=not has_cjk(content))
 
 
-_PUNCTUATION = re.compile(r"[\W_]+")
-
-
-@lru_cache(maxsize=1 << 14)
-def title_bigrams(title: str) -> frozenset[str]:
-    text = _PUNCTUATION.sub("", title.lower())
-    return frozenset(text[i : i + 2] for i in range(len(text) - 1))
-
-
-def _similar_titles(left: frozenset[str], right: frozenset[str]) -> bool:
-    if not left or not right or min(len(left), len(right)) < DUPLICATE_TITLE_SIMILARITY * max(len(left), len(right)):
-        return False  # Jaccard can never reach the threshold
-    shared = len(left & right)
-    return shared / (len(left) + len(right) - shared) >= DUPLICATE_TITLE_SIMILARITY
-
-
 def merge_duplicates(hits: Sequence[Hit], limit: int | None = None) -> list[Hit]:
     """Fold each repeat of a story into the first (best) hit, which names the others;
     keep at most `limit` stories."""
@@ -368,7 +350,7 @@ def merge_duplicates(hits: Sequence[Hit], limit: int | None = None) -> list[Hit]
     for hit in hits:
         bigrams = title_bigrams(hit.article.title)
         for position, kept in enumerate(merged):
-            if _similar_titles(kept_bigrams[position], bigrams):
+            if similar_titles(kept_bigrams[position], bigrams):
                 sighting = Sighting(hit.article.title, hit.article.source, hit.article.published)
                 merged[position] = Hit(kept.article, kept.score, kept.bullets, kept.also + (sighting,))
                 break

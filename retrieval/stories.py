@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from .expand import Glossary
 from .index import Index
@@ -265,15 +266,17 @@ def _idf(index: Index, frequency: int) -> float:
     return math.log(1 + (index.size - frequency + 0.5) / (frequency + 0.5))
 
 
+@lru_cache(maxsize=1 << 14)
 def title_bigrams(title: str) -> frozenset[str]:
+    """A title's character bigrams, without case, spaces or punctuation."""
     text = _PUNCTUATION.sub("", title.lower())
     return frozenset(text[i : i + 2] for i in range(len(text) - 1))
 
 
 def similar_titles(left: frozenset[str], right: frozenset[str]) -> bool:
     """Near-identical titles (character-bigram Jaccard)."""
-    if not left or not right:
-        return False
+    if not left or not right or min(len(left), len(right)) < DUPLICATE_TITLE_SIMILARITY * max(len(left), len(right)):
+        return False  # Jaccard can never reach the threshold
     shared = len(left & right)
     return shared / (len(left) + len(right) - shared) >= DUPLICATE_TITLE_SIMILARITY
 
