@@ -301,15 +301,15 @@ def known_stem(token: str, index: Index) -> str | None:
 
 def spelling_correction(token: str, index: Index) -> str | None:
     """The corpus word a misspelt English word most likely means: within one edit (two for
-    words of eight letters or more), the most widely used; None for a real English word the
-    corpus simply does not use ("cup"), or a short one."""
+    words of eight letters or more) and with the same first letter, the most widely used; None
+    for a real English word the corpus simply does not use ("cup"), or a short one."""
     if len(token) < SPELLING_MIN_LENGTH or not token.isalpha() or token in english_stems():
         return None
     from rapidfuzz.distance import Levenshtein
     from rapidfuzz.process import extract
 
     limit = 2 if len(token) >= 8 else 1
-    near = index.english_vocabulary(len(token) - limit, len(token) + limit)
+    near = index.english_vocabulary(token[0], len(token) - limit, len(token) + limit)
     candidates = extract(token, near, scorer=Levenshtein.distance, score_cutoff=limit, limit=8)
     if not candidates:
         return None

@@ -102,7 +102,7 @@ class Index:
     _idfs: np.ndarray | None = field(default=None, repr=False)
     _kinds: np.ndarray | None = field(default=None, repr=False)
     _max_impacts: np.ndarray | None = field(default=None, repr=False)
-    _english: dict[int, list[str]] | None = field(default=None, repr=False)
+    _english: dict[tuple[str, int], list[str]] | None = field(default=None, repr=False)
     vocabulary_size: int = field(init=False)  # token ids below it have postings
     _first_rowid: int = field(init=False, repr=False)
 
@@ -219,16 +219,16 @@ class Index:
         return kinds[ids]
 
 
-    def english_vocabulary(self, shortest: int = 0, longest: int = 1 << 30) -> list[str]:
-        """The index's English words (ASCII letters only) of a length in [shortest, longest],
-        for spelling correction."""
+    def english_vocabulary(self, initial: str, shortest: int = 0, longest: int = 1 << 30) -> list[str]:
+        """The index's English words (ASCII letters only) that start with `initial` and have a
+        length in [shortest, longest], for spelling correction (a typo rarely hits the first letter)."""
         if self._english is None:
-            by_length: dict[int, list[str]] = {}
+            by_start: dict[tuple[str, int], list[str]] = {}
             for word in self.words(range(self.vocabulary_size)):
                 if word.isascii() and word.isalpha():
-                    by_length.setdefault(len(word), []).append(word)
-            self._english = by_length
-        return [word for length in range(shortest, longest + 1) for word in self._english.get(length, ())]
+                    by_start.setdefault((word[0], len(word)), []).append(word)
+            self._english = by_start
+        return [word for length in range(shortest, longest + 1) for word in self._english.get((initial, length), ())]
 
 
 def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:

@@ -284,7 +284,9 @@ def ranking_weights(index: Index, weights: Mapping[str, float], asked: Sequence[
     common = index.size * RANKING_PRUNE_SHARE
     own = {t: w for t, w in weights.items() if t in asked}
     added = [
-        (w * index.idf(t), t) for t, w in weights.items() if t not in own and 0 < index.document_frequency(t) < common
+        (w * index.idf(t), t)
+        for t, w in weights.items()
+        if t not in own and 0 < index.document_frequency(t) < common
     ]
     strongest = sorted(added, reverse=True)[:RANKING_EXPANSION_TERMS]
     return {**own, **{t: weights[t] for _, t in strongest}}
