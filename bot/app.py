@@ -75,6 +75,15 @@ def file_url_for(base_url: str) -> str:
     return f"{head}/file/bot"
 
 
+class BriefbotApplication(Application):
+    """The Application, telling deliveries when it stops: each finishes the message in flight,
+    records it and sends no more, so a stop is quick and repeats nothing."""
+
+    async def stop(self) -> None:
+        self.bot_data["stopping"].set()
+        await super().stop()
+
+
 def build_application(settings: Settings, library: Library, request: BaseRequest | None = None) -> Application:
     """The Application with HTML defaults, rate limiting, the job queue and every handler."""
     defaults = Defaults(
@@ -84,6 +93,7 @@ def build_application(settings: Settings, library: Library, request: BaseRequest
     )
     builder = (
         ApplicationBuilder()
+        .application_class(BriefbotApplication)
         .token(settings.token)
         .defaults(defaults)
         .rate_limiter(AIORateLimiter(max_retries=3))
@@ -101,6 +111,7 @@ def build_application(settings: Settings, library: Library, request: BaseRequest
         settings=settings,
         pages=handlers.PageStore(),
         limiter=QuestionLimiter(settings.questions_per_minute, 60.0),
+        stopping=asyncio.Event(),
     )
     add_handlers(application)
     return application
@@ -170,7 +181,13 @@ async def post_init(application: Application) -> None:
     for subscription in restored:
         zone = schedule.chat_timezone(library, subscription.chat_id, default_zone)
         schedule.schedule_subscription(application.job_queue, subscription, zone)
-    logger.info("Bot @%s ready; %d subscriptions scheduled", bot.username, len(restored))
+    interrupted = await schedule.resume_interrupted(application.job_queue, library)
+    logger.info(
+        "Bot @%s ready; %d subscriptions scheduled, %d interrupted deliveries resumed",
+        bot.username,
+        len(restored),
+        len(interrupted),
+    )
 
 
 class TokenFilter(logging.Filter):

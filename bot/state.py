@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlite_utils
 
+from retrieval.transaction import write_transaction
+
 ANSWER = "answer"  # payload: the question the message answers
 PROMPT = "prompt"  # payload: the command waiting for its argument
 KEPT_MESSAGES = 50_000  # the oldest remembered bot messages are forgotten beyond this
@@ -93,3 +95,12 @@ def recalled_message(db: sqlite_utils.Database, chat_id: int, message_id: int) -
         "SELECT kind, payload FROM bot_messages WHERE chat_id = ? AND message_id = ?", [chat_id, message_id]
     ).fetchone()
     return (row[0], row[1]) if row else None
+
+
+def move_chat(db: sqlite_utils.Database, old_id: int, new_id: int) -> None:
+    """A group became a supergroup: its settings and remembered messages move to the new id
+    (settings the new id already has win)."""
+    with write_transaction(db):
+        for table in ("chat_settings", "bot_messages"):
+            db.execute(f"UPDATE OR IGNORE {table} SET chat_id = ? WHERE chat_id = ?", [new_id, old_id])
+            db.execute(f"DELETE FROM {table} WHERE chat_id = ?", [old_id])

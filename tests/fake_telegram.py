@@ -68,12 +68,22 @@ class FakeTelegram:
     updates: list[dict] = field(default_factory=list)
     sends_before_failure: int | None = None
     flood_waits: int = 0
+    latency: dict[int, float] = field(default_factory=dict)  # chat id: seconds each send to it takes
+    dropped_answers: int = 0  # the next sends are delivered, then the connection drops unanswered
     lock: threading.Condition = field(default_factory=threading.Condition)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
 
     def sent(self, *methods: str) -> list[Call]:
         with self.lock:
             return [call for call in self.calls if not methods or call.method in methods]
+
+    def take_dropped_answer(self) -> bool:
+        """Whether this send's answer is lost (counts one down)."""
+        with self.lock:
+            if self.dropped_answers <= 0:
+                return False
+            self.dropped_answers -= 1
+            return True
 
     def push_update(self, update: dict) -> None:
         with self.lock:
@@ -256,6 +266,11 @@ class FakeTelegramServer:
                     status, answer = 200, {"ok": True, "result": api.take_updates(int(params.get("offset") or 0), wait)}
                 else:
                     status, answer = api.handle(method, params)
+                    if method == "sendMessage":
+                        time.sleep(api.latency.get(int(params.get("chat_id") or 0), 0.0))
+                        if api.take_dropped_answer():
+                            self.close_connection = True
+                            return  # delivered, but the bot never hears back
                 self._send(status, json.dumps(answer).encode())
 
             def _send(self, status: int, payload: bytes) -> None:
