@@ -136,6 +136,7 @@ def add_handlers(application: Application) -> None:
         application.add_handler(CommandHandler(name, callback, filters=only_new))
     text = filters.TEXT & ~filters.COMMAND & only_new
     private = filters.ChatType.PRIVATE & only_new
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, handlers.chat_migrated))
     application.add_handler(MessageHandler(text & filters.ChatType.PRIVATE, handlers.private_text))
     application.add_handler(MessageHandler(text & filters.ChatType.GROUPS, handlers.group_text))
     application.add_handler(

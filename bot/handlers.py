@@ -21,7 +21,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from retrieval import BriefbotError, Library, ParseError, subscriptions
@@ -93,10 +93,15 @@ async def _db(context: ContextTypes.DEFAULT_TYPE, function, *args):
 
 
 async def _send(update: Update, context: ContextTypes.DEFAULT_TYPE, html_text: str, reply_markup=None) -> Message:
-    """Reply to the message, or, for a button, post in its chat."""
-    if update.callback_query is None and update.effective_message is not None:
-        return await update.effective_message.reply_text(html_text, reply_markup=reply_markup)
-    return await context.bot.send_message(update.effective_chat.id, html_text, reply_markup=reply_markup)
+    """Reply to the message, or, for a button, post in its chat; when the group has just
+    become a supergroup, move the chat and post there once."""
+    try:
+        if update.callback_query is None and update.effective_message is not None:
+            return await update.effective_message.reply_text(html_text, reply_markup=reply_markup)
+        return await context.bot.send_message(update.effective_chat.id, html_text, reply_markup=reply_markup)
+    except ChatMigrated as error:
+        await schedule.move_chat(_library(context), context.job_queue, update.effective_chat.id, error.new_chat_id)
+        return await context.bot.send_message(error.new_chat_id, html_text, reply_markup=reply_markup)
 
 
 async def _send_all(update: Update, context: ContextTypes.DEFAULT_TYPE, messages: list[str]) -> None:
@@ -865,8 +870,22 @@ async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE)
         )
 
 
+async def chat_migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The service message of a group becoming a supergroup (in either chat): move the chat's
+    subscriptions, delivery log and settings to the supergroup's id."""
+    message = update.effective_message
+    if message.migrate_to_chat_id:
+        await schedule.move_chat(_library(context), context.job_queue, message.chat_id, message.migrate_to_chat_id)
+    elif message.migrate_from_chat_id:
+        await schedule.move_chat(_library(context), context.job_queue, message.migrate_from_chat_id, message.chat_id)
+
+
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log the update and the exception; tell the user briefly."""
+    """Log the update and the exception; tell the user briefly. A reply that found its group
+    turned into a supergroup moves the chat instead."""
+    if isinstance(context.error, ChatMigrated) and isinstance(update, Update) and update.effective_chat:
+        await schedule.move_chat(_library(context), context.job_queue, update.effective_chat.id, context.error.new_chat_id)
+        return
     summary = json.dumps(update.to_dict(), ensure_ascii=False)[:2000] if isinstance(update, Update) else repr(update)
     logger.error("Update %s failed", summary, exc_info=context.error)
     if not isinstance(update, Update):

@@ -64,6 +64,8 @@ class FakeTelegram:
     members: dict[tuple[int, int], str] = field(default_factory=dict)
     channels: dict[str, int] = field(default_factory=dict)
     blocked: set[int] = field(default_factory=set)
+    migrated: dict[int, int] = field(default_factory=dict)  # a group's id: its supergroup's id
+    missing: set[int] = field(default_factory=set)  # chats Telegram no longer knows ("chat not found")
     files: dict[str, bytes] = field(default_factory=dict)
     updates: list[dict] = field(default_factory=list)
     sends_before_failure: int | None = None
@@ -126,6 +128,15 @@ class FakeTelegram:
         chat_id = int(params["chat_id"])
         if chat_id in self.blocked:
             return self._error(403, "Forbidden: bot was blocked by the user")
+        if chat_id in self.missing:
+            return self._error(400, "Bad Request: chat not found")
+        if chat_id in self.migrated:
+            return 400, {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: group chat was upgraded to a supergroup chat",
+                "parameters": {"migrate_to_chat_id": self.migrated[chat_id]},
+            }
         if self.flood_waits > 0:
             self.flood_waits -= 1
             return 429, {
