@@ -149,6 +149,8 @@ def add_handlers(application: Application) -> None:
     application.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, handlers.not_text))
     application.add_handler(CallbackQueryHandler(handlers.more, pattern=r"^m:"))
     application.add_handler(CallbackQueryHandler(handlers.topic_button, pattern=r"^t:"))
+    application.add_handler(CallbackQueryHandler(handlers.topics_page_button, pattern=r"^tp:"))
+    application.add_handler(CallbackQueryHandler(handlers.subscriptions_page_button, pattern=r"^sl:"))
     application.add_handler(CallbackQueryHandler(handlers.opening_button, pattern=r"^[qo]:"))
     application.add_handler(CallbackQueryHandler(handlers.subscribe_button, pattern=r"^s:"))
     application.add_handler(CallbackQueryHandler(handlers.unsubscribe_button, pattern=r"^u:"))

@@ -67,6 +67,11 @@ class PageStore:
         return self._answers.get(key)
 
 
+def _number(value: str) -> int | None:
+    """A whole number written in ASCII digits, else None (str.isdigit accepts "¹")."""
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
 def _library(context: ContextTypes.DEFAULT_TYPE) -> Library:
     return context.bot_data["library"]
 
@@ -292,13 +297,30 @@ async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 # --- Topics, digests, latest ------------------------------------------------------------------
 
 
-async def topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/topics: topics with counts and newest day, one button each, named in the reader's language."""
+async def _topics_page(update: Update, context: ContextTypes.DEFAULT_TYPE, page: int):
     language = _language(update, context)
     summaries = await asyncio.to_thread(_library(context).topics)
-    labels = await _topic_labels(context, [s.topic for s in summaries], language)
-    html_text, keyboard = render.topics_message(summaries, language, labels)
-    await _send(update, context, html_text, keyboard)
+    shown, page, _ = render.page_of(summaries, page)
+    labels = await _topic_labels(context, [s.topic for s in shown], language)
+    return render.topics_message(summaries, language, labels, page)
+
+
+async def topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/topics: topics with counts and newest day, one button each, named in the reader's
+    language, a page at a time."""
+    await _send(update, context, *await _topics_page(update, context, 0))
+
+
+async def topics_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """tp:N under the topic list: show page N in place."""
+    query = update.callback_query
+    page = _number(query.data[3:])
+    if page is None:
+        await query.answer(text(_language(update, context), "expired"))
+        return
+    await query.answer()
+    html_text, keyboard = await _topics_page(update, context, page)
+    await query.edit_message_text(html_text, reply_markup=keyboard)
 
 
 async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -640,33 +662,58 @@ async def subscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 async def list_subscriptions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/subscriptions [@channel]: this chat's (or the channel's) subscriptions, times with their zone."""
+    """/subscriptions [@channel]: this chat's (or the channel's) subscriptions, times with their
+    zone, a page at a time."""
     language = _language(update, context)
     target = await _subscription_target(update, context, list(context.args or []), must_admin=False)
     if target is None:
         return
     chat_id, label, _ = target
+    await _send(update, context, *await _subscriptions_page(context, chat_id, label, language, 0))
+
+
+async def _subscriptions_page(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int, label: str, language: str, page: int
+) -> tuple[str, object]:
     found = await _db(context, subscriptions.for_chat, chat_id)
     if not found:
-        await _send(update, context, text(language, "no_subscriptions", target=label))
-        return
+        return text(language, "no_subscriptions", target=label), None
     tz = render.escape(_timezone_name(context, chat_id))
-    labels = await _topic_labels(context, [s.topic for s in found], language)
-    lines = [text(language, "subscriptions_head", target=label)]
-    for s in found:
-        paused = text(language, "paused", topic=render.escape(s.topic)) if s.paused else ""
-        lines.append(
-            text(
-                language,
-                "subscription_line",
-                topic=render.escape(labels[s.topic]),
-                frequency=_frequency_words(language, s.frequency, s.weekday),
-                at=s.at,
-                tz=tz,
-                paused=paused,
-            )
+    shown, page, pages = render.page_of(found, page)
+    labels = await _topic_labels(context, [s.topic for s in shown], language)
+    lines = [
+        text(
+            language,
+            "subscription_line",
+            topic=render.escape(render.clip(labels[s.topic], render.LABEL_LIMIT)),
+            frequency=_frequency_words(language, s.frequency, s.weekday),
+            at=s.at,
+            tz=tz,
+            paused=text(language, "paused", topic=render.escape(s.topic)) if s.paused else "",
         )
-    await _send_all(update, context, render.split_messages(lines))
+        for s in shown
+    ]
+    head = text(language, "subscriptions_head", target=label)
+    return render.list_page(head, lines, page, pages, len(found), f"sl:{chat_id}:", language)
+
+
+async def subscriptions_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """sl:CHAT:N under a subscription list: show page N in place (for whoever may see that list)."""
+    query = update.callback_query
+    language = _language(update, context)
+    _, chat, page = (query.data.split(":") + ["", ""])[:3]
+    target, number = _number(chat.lstrip("-")), _number(page)
+    if target is None or number is None:
+        await query.answer(text(language, "expired"))
+        return
+    target = -target if chat.startswith("-") else target
+    if target != update.effective_chat.id and not await _may_manage(update, context, target):
+        await query.answer(text(language, "expired"))
+        return
+    await query.answer()
+    label = text(language, "this_chat") if target == update.effective_chat.id else render.escape(str(target))
+    html_text, keyboard = await _subscriptions_page(context, target, label, language, number)
+    await query.edit_message_text(html_text, reply_markup=keyboard)
 
 
 async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -704,8 +751,18 @@ async def _end_subscriptions(
     if not ended:
         await _send(update, context, text(language, "not_subscribed", target=label, topic=render.shown_query(name)))
         return
-    names = ", ".join(f"<b>{render.escape(s.topic)}</b>" for s in ended)
-    await _send(update, context, text(language, "unsubscribed", target=label, topics=names))
+    await _send(update, context, text(language, "unsubscribed", target=label, topics=_topic_names(ended, language)))
+
+
+def _topic_names(ended: list[Subscription], language: str, room: int = 3000) -> str:
+    """Bold topic names, comma-separated, as many as fit in `room` characters, "and N more"."""
+    names: list[str] = []
+    for number, s in enumerate(ended):
+        name = f"<b>{render.escape(render.clip(s.topic, render.LABEL_LIMIT))}</b>"
+        if sum(len(n) + 2 for n in names) + len(name) > room:
+            return ", ".join(names) + text(language, "and_more", count=len(ended) - number)
+        names.append(name)
+    return ", ".join(names)
 
 
 async def unsubscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
