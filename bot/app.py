@@ -29,6 +29,7 @@ from telegram.ext import (
     CommandHandler,
     Defaults,
     InlineQueryHandler,
+    TypeHandler,
     MessageHandler,
     filters,
 )
@@ -132,6 +133,7 @@ def add_handlers(application: Application) -> None:
         "settings": handlers.settings,
         "ingest": handlers.ingest_command,
     }
+    application.add_handler(TypeHandler(Update, handlers.resume_on_return), group=-2)
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=only_new))
     text = filters.TEXT & ~filters.COMMAND & only_new

@@ -908,16 +908,24 @@ async def ingest_document(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Added to a group: greet it. Blocked, removed or banned: pause that chat's subscriptions."""
+    """Added to a group: greet it. Blocked, removed or banned: pause that chat's subscriptions.
+    Unblocked, or added back: resume them and say so."""
     change = update.my_chat_member
     gone = (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED)
-    if change.new_chat_member.status not in gone:
-        joined = change.old_chat_member.status in gone
-        if joined and change.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
-            language = language_of(change.from_user.language_code if change.from_user else None)
-            await context.bot.send_message(change.chat.id, text(language, "group_greeting", bot=context.bot.username))
-        return
     chat_id = change.chat.id
+    if change.new_chat_member.status not in gone:
+        if change.old_chat_member.status not in gone:
+            return
+        language = language_of(change.from_user.language_code if change.from_user else None)
+        lines = []
+        if change.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
+            lines.append(text(language, "group_greeting", bot=context.bot.username))
+        resumed = await _resume_subscriptions(context, chat_id, language)
+        if resumed:
+            lines.append(resumed)
+        if lines:
+            await context.bot.send_message(chat_id, "\n\n".join(lines))
+        return
     paused = await _db(context, subscriptions.pause_chat, chat_id, f"bot {change.new_chat_member.status}")
     for s in paused:
         schedule.cancel_jobs(context.job_queue, s.job_name)
@@ -925,6 +933,32 @@ async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE)
         logger.warning(
             "Chat %s %s the bot; paused %d subscriptions", chat_id, change.new_chat_member.status, len(paused)
         )
+
+
+async def _resume_subscriptions(context: ContextTypes.DEFAULT_TYPE, chat_id: int, language: str) -> str:
+    """Resume and schedule the chat's paused subscriptions (it can be reached again); the line
+    saying so, or "" when none was paused."""
+    resumed = await _db(context, subscriptions.resume_chat, chat_id)
+    if not resumed:
+        return ""
+    tz = schedule.chat_timezone(_library(context), chat_id, context.bot_data["settings"].timezone)
+    for subscription in resumed:
+        schedule.schedule_subscription(context.job_queue, subscription, tz)
+    logger.info("Chat %s can be reached again; resumed %d subscriptions", chat_id, len(resumed))
+    return text(language, "resumed", topics=_topic_names(resumed, language))
+
+
+async def resume_on_return(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Any update from a private chat whose subscriptions are paused (blocked, not found): the
+    user is back, so resume them and say so, before the update is handled."""
+    chat = update.effective_chat
+    if chat is None or chat.type != ChatType.PRIVATE or update.my_chat_member is not None:
+        return  # membership changes are membership_changed's
+    if not await _db(context, subscriptions.has_paused, chat.id):
+        return
+    resumed = await _resume_subscriptions(context, chat.id, _language(update, context))
+    if resumed:
+        await context.bot.send_message(chat.id, resumed)
 
 
 async def chat_migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -78,14 +78,11 @@ async def deliver_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     chat_id, topic = context.job.data
     library: Library = context.bot_data["library"]
     try:
-        sent = await deliver(context.bot, library, chat_id, topic, context.job_queue)
+        await deliver(context.bot, library, chat_id, topic, context.job_queue)
     except NetworkError as error:
         logger.warning("Delivery to chat %s (%s) interrupted: %s; retrying in %d s", chat_id, topic, error, RETRY_SECONDS)
         context.job_queue.run_once(deliver_job, RETRY_SECONDS, data=(chat_id, topic), name=f"retry:{chat_id}:{topic}")
         return
-    if sent is None and context.job_queue:
-        for subscription in await on_database(library, subscriptions.for_chat, chat_id):
-            cancel_jobs(context.job_queue, subscription.job_name)
 
 
 async def resume_interrupted(job_queue: JobQueue, library: Library) -> list[subscriptions.Interrupted]:
@@ -162,7 +159,8 @@ async def send_following_migration(bot: Bot, library: Library, job_queue: JobQue
 
 async def deliver(bot: Bot, library: Library, chat_id: int, topic: str, job_queue: JobQueue | None = None) -> int | None:
     """Send this chat what its subscription to `topic` has due; the count sent, None if the
-    chat is gone (its subscriptions are paused).
+    chat is gone: blocked, removed or not found (its subscriptions are paused, their jobs
+    cancelled).
 
     Each message goes to the outbox before it is sent and to the delivery log once sent
     (subscriptions.intend, record_delivery); when the bot is stopping, the message in flight
@@ -210,6 +208,8 @@ async def _deliver(bot: Bot, library: Library, chat_id: int, topic: str, job_que
                 raise
             await on_database(library, subscriptions.withdraw, chat_id, topic)
             paused = await on_database(library, subscriptions.pause_chat, chat_id, str(error))
+            for gone in paused if job_queue is not None else ():
+                cancel_jobs(job_queue, gone.job_name)
             logger.warning("Chat %s refused delivery (%s); paused %d subscriptions", chat_id, error, len(paused))
             return None
         chat_id = message.chat_id

@@ -273,6 +273,10 @@ def start_cursor(db: sqlite_utils.Database, chat_id: int, topic: str, cursor: in
         )
 
 
+def has_paused(db: sqlite_utils.Database, chat_id: int) -> bool:
+    return db.execute("SELECT 1 FROM subscriptions WHERE chat_id = ? AND paused != '' LIMIT 1", [chat_id]).fetchone() is not None
+
+
 def resume_chat(db: sqlite_utils.Database, chat_id: int) -> list[Subscription]:
     """Make every paused subscription of the chat active again; returns the resumed."""
     with write_transaction(db):

@@ -91,3 +91,55 @@ def test_a_reply_to_a_migrated_group_moves_it_and_is_sent_in_the_supergroup(bot,
     [listing] = sent_to(bot, SUPERGROUP)
     assert TOPIC in listing and "07:30" in listing
     assert [s.topic for s in subscriptions.for_chat(subscribed_group.db, SUPERGROUP)] == [TOPIC]
+
+
+def membership(chat: dict, old: str, new: str) -> dict:
+    bot_user = {"id": BOT_ID, "is_bot": True, "first_name": "Brief"}
+
+    def member(status: str) -> dict:
+        return {"status": status, "user": bot_user, **({"until_date": 0} if status == "kicked" else {})}
+
+    change = {"chat": chat, "from": ADMIN, "date": 0, "old_chat_member": member(old), "new_chat_member": member(new)}
+    return {"update_id": abs(hash((chat["id"], old, new))) % 10**9, "my_chat_member": change}
+
+
+def test_a_chat_telegram_no_longer_knows_is_paused_once_with_its_reason(bot, subscribed_group, tmp_path):
+    library = subscribed_group
+    ingest_synthetic(library, tmp_path, TOPIC, 2)
+    bot.api.missing.add(GROUP)
+    assert deliver(bot, library) is None
+    [paused] = subscriptions.for_chat(library.db, GROUP)
+    assert "chat not found" in paused.paused.lower()
+    assert job_names(bot) == set()
+    attempts = len(bot.api.sent("sendMessage"))
+    assert deliver(bot, library) == 0 and len(bot.api.sent("sendMessage")) == attempts  # not retried
+    assert subscriptions.interrupted(library.db) == []
+
+
+def test_a_group_that_adds_the_bot_back_gets_its_subscriptions_resumed(bot, subscribed_group, tmp_path):
+    library = subscribed_group
+    bot.send(membership(basic_group(), "member", "left"))
+    assert subscriptions.active(library.db) == []
+    calls = bot.send(membership(basic_group(), "left", "member"))
+    [hello] = [c.text for c in calls if c.method == "sendMessage"]
+    assert "Hello!" in hello and "running again: <b>钕</b>" in hello
+    assert [s.topic for s in subscriptions.active(library.db)] == [TOPIC]
+    assert job_names(bot) == {f"subscription:{GROUP}:{TOPIC}"}
+    ingest_synthetic(library, tmp_path, TOPIC, 2)
+    assert deliver(bot, library) == 2
+
+
+@pytest.mark.parametrize("comes_back", ["unblocks the bot", "writes again"])
+def test_a_private_chat_resumes_when_the_user_comes_back(bot, seeded_library, comes_back):
+    bot.send(message_update(f"/subscribe {TOPIC} daily 09:00", sender=ADMIN))
+    bot.api.blocked.add(ADMIN["id"])
+    assert bot.run(schedule.deliver(bot.application.bot, seeded_library, ADMIN["id"], TOPIC)) is None
+    bot.api.blocked.clear()
+    if comes_back == "unblocks the bot":
+        calls = bot.send(membership(private_chat(ADMIN), "kicked", "member"))
+    else:
+        calls = bot.send(message_update("rare earth magnets", sender=ADMIN))
+    texts = [c.text for c in calls if c.method == "sendMessage"]
+    assert texts[0] == "Welcome back: these subscriptions are running again: <b>钕</b>."
+    assert [s.topic for s in subscriptions.active(seeded_library.db)] == [TOPIC]
+    assert job_names(bot) == {f"subscription:{ADMIN['id']}:{TOPIC}"}
