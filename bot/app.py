@@ -39,10 +39,11 @@ from retrieval import Library, subscriptions
 
 from . import handlers, schedule, state
 from .i18n import ADMIN_COMMANDS, CHINESE, COMMANDS, DESCRIPTIONS, ENGLISH
-from .ratelimit import QuestionLimiter
+from .ratelimit import ChatFairProcessor, RequestLimiter
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 CONCURRENT_UPDATES = 16  # questions wait on worker threads; others need not queue behind them
+UPDATES_PER_CHAT = 2  # one chat's updates handled at once; the rest wait without taking a slot
 logger = logging.getLogger(__name__)
 
 
@@ -54,7 +55,8 @@ class Settings:
     base_url: str | None = None
     timezone: tzinfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
     admins: frozenset[int] = frozenset()
-    questions_per_minute: int = 20
+    requests_per_minute: int = 20  # per user, every kind of request
+    group_messages_per_minute: int = 20  # Telegram's limit on a bot's messages to one group; 0: none
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -97,9 +99,9 @@ def build_application(settings: Settings, library: Library, request: BaseRequest
         .application_class(BriefbotApplication)
         .token(settings.token)
         .defaults(defaults)
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(AIORateLimiter(group_max_rate=settings.group_messages_per_minute, max_retries=3))
         .post_init(post_init)
-        .concurrent_updates(CONCURRENT_UPDATES)
+        .concurrent_updates(ChatFairProcessor(CONCURRENT_UPDATES, UPDATES_PER_CHAT))
     )
     if settings.base_url:
         builder = builder.base_url(settings.base_url).base_file_url(file_url_for(settings.base_url))
@@ -111,7 +113,7 @@ def build_application(settings: Settings, library: Library, request: BaseRequest
         library=library,
         settings=settings,
         pages=handlers.PageStore(),
-        limiter=QuestionLimiter(settings.questions_per_minute, 60.0),
+        limiter=RequestLimiter(settings.requests_per_minute, 60.0),
         stopping=asyncio.Event(),
     )
     add_handlers(application)
@@ -134,6 +136,7 @@ def add_handlers(application: Application) -> None:
         "ingest": handlers.ingest_command,
     }
     application.add_handler(TypeHandler(Update, handlers.resume_on_return), group=-2)
+    application.add_handler(TypeHandler(Update, handlers.rate_limit), group=-1)
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=only_new))
     text = filters.TEXT & ~filters.COMMAND & only_new

@@ -22,7 +22,7 @@ from telegram import (
 )
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
-from telegram.ext import ContextTypes
+from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from retrieval import BriefbotError, Library, ParseError, subscriptions
 from retrieval.models import Answer, Hit
@@ -242,13 +242,6 @@ async def handle_text(update: Update, context: ContextTypes.DEFAULT_TYPE, words:
     await answer_question(update, context, words)
 
 
-def _allowed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Verdict:
-    user = update.effective_user
-    if user is None:
-        return Verdict.ALLOW
-    return context.bot_data["limiter"].check(user.id, time.monotonic())
-
-
 async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
     """Reply with the first page of the answer, with More (and later Back) when it has more."""
     question = question.strip()
@@ -256,11 +249,6 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
         await _prompt(update, context, "ask", text(_language(update, context), "ask_prompt"))
         return
     language = language_for(question, _language(update, context))
-    verdict = _allowed(update, context)
-    if verdict is not Verdict.ALLOW:
-        if verdict is Verdict.NOTIFY:
-            await _send(update, context, text(language, "too_many"))
-        return
     answer = await asyncio.to_thread(_library(context).ask, question, ANSWER_RESULTS)
     pages = render.answer_pages(answer, language)
     keyboard = None
@@ -946,6 +934,41 @@ async def _resume_subscriptions(context: ContextTypes.DEFAULT_TYPE, chat_id: int
         schedule.schedule_subscription(context.job_queue, subscription, tz)
     logger.info("Chat %s can be reached again; resumed %d subscriptions", chat_id, len(resumed))
     return text(language, "resumed", topics=_topic_names(resumed, language))
+
+
+def _asks_the_bot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Whether the update is a request of the bot: anything in a private chat, a button, an
+    inline query, and in groups a command, a mention of the bot or a reply to it."""
+    if update.callback_query or update.inline_query:
+        return True
+    message = update.message
+    if message is None or message.from_user is None:
+        return False
+    if message.chat.type == ChatType.PRIVATE:
+        return True
+    words = message.text or message.caption or ""
+    if words.startswith("/"):
+        return True
+    return message.text is not None and _addressed_text(message, context.bot.username, context.bot.id) is not None
+
+
+async def rate_limit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Before any handler: count the user's request against their budget (questions, commands,
+    buttons, inline queries, uploads alike); over it, one notice, then silence."""
+    user = update.effective_user
+    if user is None or not _asks_the_bot(update, context):
+        return
+    verdict = context.bot_data["limiter"].check(user.id, time.monotonic())
+    if verdict is Verdict.ALLOW:
+        return
+    notice = text(_language(update, context), "too_many") if verdict is Verdict.NOTIFY else None
+    if update.callback_query:
+        await update.callback_query.answer(notice)
+    elif update.inline_query:
+        await update.inline_query.answer([], cache_time=0)
+    elif notice:
+        await update.effective_message.reply_text(notice)
+    raise ApplicationHandlerStop
 
 
 async def resume_on_return(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

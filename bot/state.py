@@ -72,7 +72,7 @@ def settings(db: sqlite_utils.Database, chat_id: int) -> ChatSettings:
 
 
 def save_settings(db: sqlite_utils.Database, chosen: ChatSettings) -> None:
-    with db.atomic():
+    with write_transaction(db):
         db["chat_settings"].upsert(
             {"chat_id": chosen.chat_id, "timezone": chosen.timezone, "language": chosen.language, "changed": _now()},
             pk="chat_id",
@@ -81,7 +81,7 @@ def save_settings(db: sqlite_utils.Database, chosen: ChatSettings) -> None:
 
 def remember_message(db: sqlite_utils.Database, chat_id: int, message_id: int, kind: str, payload: str) -> None:
     """Remember what a bot message was (an answer to `payload`, a prompt for `payload`)."""
-    with db.atomic():
+    with write_transaction(db):
         db["bot_messages"].upsert(
             {"chat_id": chat_id, "message_id": message_id, "kind": kind, "payload": payload, "created": _now()},
             pk=("chat_id", "message_id"),

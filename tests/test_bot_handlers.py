@@ -422,7 +422,7 @@ def test_a_failing_handler_is_logged_and_the_user_gets_a_short_apology(bot, seed
 
 
 def test_questions_beyond_the_rate_limit_get_one_notice_then_silence(seeded_library):
-    harness = make_harness(seeded_library, questions_per_minute=2)
+    harness = make_harness(seeded_library, requests_per_minute=2)
     try:
         for _ in range(2):
             assert numbered(only_reply(harness.send(message_update("rare earth magnets"))), 1)
