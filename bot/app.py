@@ -37,7 +37,7 @@ from telegram.request import BaseRequest
 
 from retrieval import Library, subscriptions
 
-from . import handlers, schedule, state
+from . import handlers, schedule, state, webhook
 from .i18n import ADMIN_COMMANDS, CHINESE, COMMANDS, DESCRIPTIONS, ENGLISH
 from .ratelimit import ChatFairProcessor, RequestLimiter
 
@@ -57,6 +57,7 @@ class Settings:
     admins: frozenset[int] = frozenset()
     requests_per_minute: int = 20  # per user, every kind of request
     group_messages_per_minute: int = 20  # Telegram's limit on a bot's messages to one group; 0: none
+    upload_limit_mb: int = 20  # the largest export an owner may upload
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -238,13 +239,7 @@ def run_bot(
     application = build_application(settings, library)
     if webhook_url:
         secret = os.environ.get("BRIEFBOT_WEBHOOK_SECRET") or secrets.token_urlsafe(32)
-        application.run_webhook(
-            listen=listen,
-            port=port,
-            url_path=urlparse(webhook_url).path.lstrip("/"),
-            webhook_url=webhook_url,
-            secret_token=secret,
-            allowed_updates=Update.ALL_TYPES,
-        )
+        path = urlparse(webhook_url).path.strip("/")
+        asyncio.run(webhook.serve(application, webhook_url, path, listen, port, secret))
     else:
         application.run_polling(allowed_updates=Update.ALL_TYPES)

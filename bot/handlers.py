@@ -12,7 +12,9 @@ import time
 from collections import OrderedDict
 from pathlib import Path
 
+import httpx
 from telegram import (
+    File,
     ForceReply,
     InlineQueryResultArticle,
     InputTextMessageContent,
@@ -37,7 +39,6 @@ INLINE_RESULTS = 10
 LATEST_DEFAULT = 5
 LATEST_MAX = 20
 DIGEST_DAYS = 7
-UPLOAD_LIMIT_MB = 20
 ADMIN_STATUSES = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
 _WINDOW = re.compile(r"^(\d{1,4})d$", re.IGNORECASE)
 _TIME_LIKE = re.compile(r"^\d{1,4}[:.：h]\d{0,3}$|^\d{1,2}:\S*$|^\d{3,4}$", re.IGNORECASE)
@@ -50,26 +51,37 @@ logger = logging.getLogger(__name__)
 
 
 class PageStore:
-    """Answers kept server-side for the More and Back buttons, newest kept, oldest forgotten."""
+    """Answers kept server-side for the More and Back buttons, each bound to the chat it was
+    sent in; newest kept, oldest forgotten."""
 
     def __init__(self, capacity: int = 1000) -> None:
         self.capacity = capacity
-        self._answers: OrderedDict[str, tuple[Answer, str]] = OrderedDict()
+        self._answers: OrderedDict[str, tuple[Answer, str, int]] = OrderedDict()
 
-    def add(self, answer: Answer, language: str) -> str:
-        key = secrets.token_hex(4)
-        self._answers[key] = (answer, language)
+    def add(self, answer: Answer, language: str, chat_id: int) -> str:
+        key = secrets.token_hex(8)
+        self._answers[key] = (answer, language, chat_id)
         while len(self._answers) > self.capacity:
             self._answers.popitem(last=False)
         return key
 
-    def get(self, key: str) -> tuple[Answer, str] | None:
-        return self._answers.get(key)
+    def get(self, key: str, chat_id: int | None) -> tuple[Answer, str] | None:
+        """The answer and its language, if `key` is known and was sent in `chat_id`."""
+        stored = self._answers.get(key)
+        if stored is None or stored[2] != chat_id:
+            return None
+        return stored[0], stored[1]
 
 
 def _number(value: str) -> int | None:
     """A whole number written in ASCII digits, else None (str.isdigit accepts "¹")."""
     return int(value) if value.isascii() and value.isdigit() else None
+
+
+def _chat_id(value: str) -> int | None:
+    """A chat id (a whole number, maybe negative) in ASCII digits, else None."""
+    number = _number(value.removeprefix("-"))
+    return None if number is None else -number if value.startswith("-") else number
 
 
 def _library(context: ContextTypes.DEFAULT_TYPE) -> Library:
@@ -175,8 +187,9 @@ async def opening_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     kind, _, value = query.data.partition(":")
     if kind == "q":
         examples = EXAMPLES[_language(update, context)]
-        if value.isdigit() and int(value) < len(examples):
-            await answer_question(update, context, examples[int(value)])
+        number = _number(value)
+        if number is not None and number < len(examples):
+            await answer_question(update, context, examples[number])
     elif value == "topics":
         await topics(update, context)
     elif value == "latest":
@@ -253,7 +266,7 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
     pages = render.answer_pages(answer, language)
     keyboard = None
     if len(pages) > 1:
-        key = context.bot_data["pages"].add(answer, language)
+        key = context.bot_data["pages"].add(answer, language, update.effective_chat.id)
         keyboard = render.page_keyboard(key, pages, 0, language)
     sent = await _send(update, context, pages[0].html, keyboard)
     await _db(context, state.remember_message, sent.chat_id, sent.message_id, state.ANSWER, question)
@@ -263,18 +276,16 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """More ▸ and ◂ Back: show another page of a stored answer in place."""
     query = update.callback_query
     _, key, index = (query.data.split(":") + ["", ""])[:3]
-    stored = context.bot_data["pages"].get(key)
-    if stored is None or not index.isdigit():
+    chat_id = query.message.chat.id if query.message else None  # None: an inline message
+    stored = context.bot_data["pages"].get(key, chat_id)
+    number = _number(index)
+    pages = render.answer_pages(*stored) if stored is not None else []
+    if number is None or number >= len(pages):
         await query.answer(text(_language(update, context), "expired"), show_alert=False)
         return
-    answer, language = stored
-    pages = render.answer_pages(answer, language)
-    if int(index) >= len(pages):
-        await query.answer(text(language, "expired"), show_alert=False)
-        return
     await query.answer()
-    page = pages[int(index)]
-    await query.edit_message_text(page.html, reply_markup=render.page_keyboard(key, pages, int(index), language))
+    language = stored[1]
+    await query.edit_message_text(pages[number].html, reply_markup=render.page_keyboard(key, pages, number, language))
 
 
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -396,7 +407,7 @@ async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     args = context.args or []
     count = LATEST_DEFAULT
     if args:
-        if len(args) > 1 or not args[0].isdecimal() or not 1 <= int(args[0]) <= LATEST_MAX:
+        if len(args) > 1 or not 1 <= (_number(args[0]) or 0) <= LATEST_MAX:
             await _send(update, context, text(_language(update, context), "latest_usage", maximum=LATEST_MAX))
             return
         count = int(args[0])
@@ -592,10 +603,11 @@ async def subscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     query = update.callback_query
     language = _language(update, context)
     parts = query.data.split(":")
-    if len(parts) < 3 or not parts[1].lstrip("-").isdigit():
+    target = _chat_id(parts[1]) if len(parts) >= 3 else None
+    if target is None:
         await query.answer(text(language, "expired"))
         return
-    target, key, steps = int(parts[1]), parts[2], parts[3:]
+    key, steps = parts[2], parts[3:]
     topic = await _topic_by_key(context, key)
     if topic is None:
         await query.answer(text(language, "expired"))
@@ -622,7 +634,8 @@ async def subscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             text(language, "pick_weekday", topic=shown), reply_markup=render.weekday_keyboard(target, key, language)
         )
         return
-    weekday = int(frequency[1:]) if frequency[1:].isdigit() else subscriptions.DEFAULT_WEEKDAY
+    weekday = _number(frequency[1:])
+    weekday = subscriptions.DEFAULT_WEEKDAY if weekday is None else weekday
     words = _frequency_words(language, "weekly" if frequency.startswith("w") else "daily", weekday % 7)
     if len(steps) == 1:
         tz = render.escape(_timezone_name(context, target))
@@ -690,11 +703,10 @@ async def subscriptions_page_button(update: Update, context: ContextTypes.DEFAUL
     query = update.callback_query
     language = _language(update, context)
     _, chat, page = (query.data.split(":") + ["", ""])[:3]
-    target, number = _number(chat.lstrip("-")), _number(page)
+    target, number = _chat_id(chat), _number(page)
     if target is None or number is None:
         await query.answer(text(language, "expired"))
         return
-    target = -target if chat.startswith("-") else target
     if target != update.effective_chat.id and not await _may_manage(update, context, target):
         await query.answer(text(language, "expired"))
         return
@@ -759,15 +771,16 @@ async def unsubscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     language = _language(update, context)
     _, chat, key = (query.data.split(":") + ["", ""])[:3]
     topic = await _topic_by_key(context, key)
-    if topic is None or not chat.lstrip("-").isdigit():
+    target = _chat_id(chat)
+    if topic is None or target is None:
         await query.answer(text(language, "expired"))
         return
-    if not await _may_manage(update, context, int(chat)):
+    if not await _may_manage(update, context, target):
         await query.answer(text(language, "admins_only"), show_alert=True)
         return
     await query.answer()
-    label = text(language, "this_chat") if int(chat) == update.effective_chat.id else chat
-    await _end_subscriptions(update, context, int(chat), label, topic, topic)
+    label = text(language, "this_chat") if target == update.effective_chat.id else chat
+    await _end_subscriptions(update, context, target, label, topic, topic)
 
 
 # --- Settings ----------------------------------------------------------------------------------
@@ -824,10 +837,11 @@ async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     query = update.callback_query
     language = _language(update, context)
     parts = query.data.split(":", 3)
-    if len(parts) < 3 or not parts[1].lstrip("-").isdigit():
+    chat_id = _chat_id(parts[1]) if len(parts) >= 3 else None
+    if chat_id is None:
         await query.answer(text(language, "expired"))
         return
-    chat_id, what, value = int(parts[1]), parts[2], parts[3] if len(parts) > 3 else ""
+    what, value = parts[2], parts[3] if len(parts) > 3 else ""
     if not await _may_manage(update, context, chat_id):
         await query.answer(text(language, "admins_only"), show_alert=True)
         return
@@ -858,6 +872,42 @@ async def ingest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await update.effective_message.reply_text(text(_language(update, context), key))
 
 
+UPLOAD_NAME_BYTES = 120  # a local file name well within every file system's 255 bytes
+
+
+def upload_file_name(file_name: str | None) -> str:
+    """A safe local name for an uploaded export: its last path part, cut to UPLOAD_NAME_BYTES
+    of UTF-8 (its extension kept), or "export.txt" when nothing usable is left ("", ".", "..")."""
+    name = Path((file_name or "").replace("\\", "/")).name.strip()
+    if name in ("", ".", ".."):
+        return "export.txt"
+    stem, dot, extension = name.rpartition(".") if "." in name[1:] else (name, "", "")
+    extension = extension[:16]
+    room = UPLOAD_NAME_BYTES - len(f"{dot}{extension}".encode())
+    stem = stem.encode()[:room].decode(errors="ignore") or "export"
+    return f"{stem}{dot}{extension}"
+
+
+async def _download_within(telegram_file: File, path: Path, limit: int) -> bool:
+    """Download the file to `path`, counting bytes as they arrive; stop and return False
+    once they pass `limit` (Telegram need not say a file's size)."""
+    if telegram_file.file_size and telegram_file.file_size > limit:
+        return False
+    if not str(telegram_file.file_path).startswith(("http://", "https://")):
+        await telegram_file.download_to_drive(path)  # a local Bot API server's own file
+        return path.stat().st_size <= limit
+    received = 0
+    async with httpx.AsyncClient(timeout=60) as client, client.stream("GET", telegram_file.file_path) as response:
+        response.raise_for_status()
+        with path.open("wb") as out:
+            async for chunk in response.aiter_bytes():
+                received += len(chunk)
+                if received > limit:
+                    return False
+                out.write(chunk)
+    return True
+
+
 async def ingest_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """An export file sent with the caption /ingest by an owner: validate it all, then add it."""
     message = update.effective_message
@@ -866,21 +916,24 @@ async def ingest_document(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await message.reply_text(text(language, "ingest_refused"))
         return
     document = message.document
-    if document.file_size and document.file_size > UPLOAD_LIMIT_MB * 1024 * 1024:
-        await message.reply_text(text(language, "ingest_too_big", limit=UPLOAD_LIMIT_MB))
+    limit_mb = context.bot_data["settings"].upload_limit_mb
+    too_big = text(language, "ingest_too_big", limit=limit_mb)
+    if document.file_size and document.file_size > limit_mb * 1024 * 1024:
+        await message.reply_text(too_big)
         return
-    name = Path(document.file_name or "export.txt").name
+    name = render.shown_query(document.file_name or "export.txt", 80)
     with tempfile.TemporaryDirectory(prefix="briefbot-upload-") as folder:
-        path = Path(folder) / name
-        telegram_file = await document.get_file()
-        await telegram_file.download_to_drive(path)
+        path = Path(folder) / upload_file_name(document.file_name)
+        if not await _download_within(await document.get_file(), path, limit_mb * 1024 * 1024):
+            await message.reply_text(too_big)
+            return
         try:
             counts = await asyncio.to_thread(_library(context).ingest, [path])
         except ParseError as error:
             reply = text(
                 language,
                 "ingest_failed",
-                name=render.shown_query(name),
+                name=name,
                 line=error.line,
                 reason=render.escape(error.reason),
             )
@@ -891,7 +944,7 @@ async def ingest_document(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             await message.reply_text(text(language, "ingest_error", reason=reason))
             return
     await message.reply_text(
-        text(language, "ingest_done", new=counts.new, known=counts.known, name=render.shown_query(name))
+        text(language, "ingest_done", new=counts.new, known=counts.known, name=name)
     )
 
 

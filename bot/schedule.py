@@ -36,7 +36,8 @@ async def on_database(library: Library, function, *args):
 def parse_time(value: str) -> time | None:
     """HH:MM (24 h) as a time, or None when it is not one."""
     hours, _, minutes = value.partition(":")
-    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and len(hours) <= 2):
+    digits = hours + minutes
+    if not (digits.isascii() and digits.isdigit() and len(minutes) == 2 and 1 <= len(hours) <= 2):
         return None
     if int(hours) > 23 or int(minutes) > 59:
         return None

@@ -67,6 +67,7 @@ class FakeTelegram:
     migrated: dict[int, int] = field(default_factory=dict)  # a group's id: its supergroup's id
     missing: set[int] = field(default_factory=set)  # chats Telegram no longer knows ("chat not found")
     files: dict[str, bytes] = field(default_factory=dict)
+    file_sizes_known: bool = True  # getFile tells the size (Telegram may not)
     updates: list[dict] = field(default_factory=list)
     sends_before_failure: int | None = None
     flood_waits: int = 0
@@ -193,14 +194,10 @@ class FakeTelegram:
 
     def _getFile(self, params):
         file_id = params["file_id"]
-        return self._ok(
-            {
-                "file_id": file_id,
-                "file_unique_id": f"u{file_id}",
-                "file_size": len(self.files[file_id]),
-                "file_path": f"documents/{file_id}.txt",
-            }
-        )
+        found = {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_path": f"documents/{file_id}.txt"}
+        if self.file_sizes_known:
+            found["file_size"] = len(self.files[file_id])
+        return self._ok(found)
 
     def file_bytes(self, path: str) -> bytes | None:
         match = re.search(r"documents/(.+)\.txt$", path)
@@ -374,13 +371,18 @@ def message_update(
     return {"update_id": next(_update_ids), "message": message(text, sender, chat, reply_to)}
 
 
-def document_update(file_id: str, file_name: str, caption: str, sender: dict | None = None, size: int = 100) -> dict:
+def document_update(
+    file_id: str, file_name: str, caption: str, sender: dict | None = None, size: int | None = 100
+) -> dict:
+    """A document message; `size` None: Telegram did not say the file's size."""
     body = message("", sender)
     del body["text"]
     body.pop("entities", None)
     body["caption"] = caption
     body["caption_entities"] = entities_of(caption)
-    body["document"] = {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": file_name, "file_size": size}
+    body["document"] = {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": file_name}
+    if size is not None:
+        body["document"]["file_size"] = size
     return {"update_id": next(_update_ids), "message": body}
 
 
