@@ -7,6 +7,7 @@ run and at start."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import sqlite3
 import time
@@ -148,3 +149,24 @@ def test_recent_delivered_but_unconfirmed_is_not_sent_again(loopback, seeded_lib
     ingest_synthetic(seeded_library, tmp_path, TOPIC, 2)
     assert deliver(loopback, seeded_library) == 2
     assert "Recent in" not in deliveries_to(loopback.api)[-1]
+
+
+def test_a_scheduled_delivery_cut_by_a_dropped_connection_is_retried_soon(loopback, seeded_library, tmp_path, monkeypatch):
+    monkeypatch.setattr(schedule, "RETRY_SECONDS", 0.2)
+    subscriptions.subscribe(seeded_library.db, Subscription(CHAT, TOPIC, "daily", "08:00", "en", CHAT))
+    deliver(loopback, seeded_library)
+    ingest_synthetic(seeded_library, tmp_path, TOPIC, NEW_ARTICLES)
+    loopback.api.calls.clear()
+    loopback.api.dropped_answers = 1
+    queue = loopback.application.job_queue
+    loopback.run(queue.start())
+    try:
+        queue.run_once(schedule.deliver_job, 0.05, data=(CHAT, TOPIC))
+        deadline = time.monotonic() + 10
+        while not all_delivered(loopback.api, seeded_library) and time.monotonic() < deadline:
+            loopback.run(asyncio.sleep(0.05))
+    finally:
+        loopback.run(queue.stop(wait=True))
+    texts = deliveries_to(loopback.api)
+    assert set(synthetic_titles(texts)) == {f"合成标题 {n} 稀土" for n in range(NEW_ARTICLES)}
+    assert repeated_titles(texts) == set(synthetic_titles(texts[:1]))
