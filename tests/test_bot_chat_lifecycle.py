@@ -8,7 +8,6 @@ import pytest
 
 from bot import schedule, state
 from retrieval import subscriptions
-from retrieval.subscriptions import Subscription
 from tests.exports import ingest_synthetic, synthetic_titles
 from tests.fake_telegram import BOT_ID, message_update, private_chat, telegram_html_problems, user
 from tests.loopback import loopback_bot

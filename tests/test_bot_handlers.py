@@ -15,7 +15,6 @@ from bot.app import Settings, build_application, post_init
 from retrieval import subscriptions
 from retrieval.subscriptions import Subscription
 from tests.exports import ingest_synthetic, synthetic_titles
-from tests.loopback import loopback_bot
 from tests.fake_telegram import (
     BOT_ID,
     BOT_USERNAME,
@@ -34,6 +33,7 @@ from tests.fake_telegram import (
     user,
     visible_text,
 )
+from tests.loopback import loopback_bot
 
 ADMIN_ID = 4242
 GROUP = group_chat()

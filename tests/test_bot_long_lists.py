@@ -32,8 +32,17 @@ def assert_valid(call) -> None:
     assert all(len(button["callback_data"].encode()) <= 64 for button in buttons)
 
 
+def every_page(bot, command: str) -> list:
+    """The command's first page and every page More ▸ leads to (the calls that showed them),
+    each checked against Telegram's limits."""
+    [first] = [c for c in bot.send(message_update(command, sender=ANA)) if c.method == "sendMessage"]
+    pages = page_through(bot, first)
+    for page in pages:
+        assert_valid(page)
+    return pages
+
+
 def page_through(bot, first_call) -> list:
-    """The first page and every page More ▸ leads to, as the calls that showed them."""
     pages = [first_call]
     while True:
         markup = pages[-1].params.get("reply_markup") or {"inline_keyboard": []}
@@ -56,11 +65,8 @@ def two_thousand_topics(seeded_library, tmp_path):
 
 
 def test_two_thousand_topics_are_listed_page_by_page(bot, two_thousand_topics):
-    [first] = [c for c in bot.send(message_update("/topics", sender=ANA)) if c.method == "sendMessage"]
-    pages = page_through(bot, first)
-    for page in pages:
-        assert_valid(page)
-    assert "1–30 of 2005" in first.text
+    pages = every_page(bot, "/topics")
+    assert "1–30 of 2005" in pages[0].text
     listed = [b["text"] for page in pages for row in page.params["reply_markup"]["inline_keyboard"] for b in row]
     topics = [label for label in listed if label not in ("More ▸", "◂ Back")]
     assert len(topics) == len(set(topics)) == MANY + 5
@@ -75,10 +81,7 @@ def two_thousand_subscriptions(seeded_library):
 
 
 def test_two_thousand_subscriptions_are_listed_page_by_page(bot, two_thousand_subscriptions):
-    [first] = [c for c in bot.send(message_update("/subscriptions", sender=ANA)) if c.method == "sendMessage"]
-    pages = page_through(bot, first)
-    for page in pages:
-        assert_valid(page)
+    pages = every_page(bot, "/subscriptions")
     listed = [line for page in pages for line in page.text.splitlines() if line.startswith("• ")]
     assert len(listed) == len(set(listed)) == MANY
 

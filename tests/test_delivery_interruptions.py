@@ -60,24 +60,37 @@ def all_delivered(api, library: Library) -> bool:
     return len(set(synthetic_titles(deliveries_to(api)))) == NEW_ARTICLES and outbox_rows(library) == 0
 
 
+def interrupt_second_message(server: FakeTelegramServer, library: Library, signal_number: int) -> float:
+    """Start the bot, send it `signal_number` while its second message is at Telegram (sent, its
+    answer not back), and return the seconds it took to exit."""
+    process = start_bot(server, library.db_path)
+    try:
+        wait_for(lambda: len(deliveries_to(server.api)) >= 2, timeout=60, process=process)
+        signalled = time.monotonic()
+        process.send_signal(signal_number)
+        process.wait(timeout=20)
+        return time.monotonic() - signalled
+    finally:
+        stop(process)
+
+
+def restart_until_all_delivered(server: FakeTelegramServer, library: Library) -> str:
+    """Start the bot again and stop it once every article has arrived; its log."""
+    process = start_bot(server, library.db_path)
+    try:
+        wait_for(lambda: all_delivered(server.api, library), timeout=60, process=process)
+    finally:
+        log = stop(process)
+    return log
+
+
 def test_a_bot_killed_mid_delivery_repeats_only_the_message_in_flight_and_finishes_on_restart(interrupted_library):
     with FakeTelegramServer() as server:
-        api = server.api
-        api.latency[CHAT] = SEND_SECONDS
-        first = start_bot(server, interrupted_library.db_path)
-        try:
-            wait_for(lambda: len(deliveries_to(api)) >= 2, timeout=60, process=first)
-            first.send_signal(signal.SIGKILL)  # the second message is at Telegram, its answer is not back
-            first.wait(timeout=10)
-        finally:
-            stop(first)
-        in_flight = deliveries_to(api)[1]
-        second = start_bot(server, interrupted_library.db_path)
-        try:
-            wait_for(lambda: all_delivered(api, interrupted_library), timeout=60, process=second)
-        finally:
-            log = stop(second)
-    texts = deliveries_to(api)
+        server.api.latency[CHAT] = SEND_SECONDS
+        interrupt_second_message(server, interrupted_library, signal.SIGKILL)
+        in_flight = deliveries_to(server.api)[1]
+        log = restart_until_all_delivered(server, interrupted_library)
+    texts = deliveries_to(server.api)
     assert set(synthetic_titles(texts)) == {f"合成标题 {n} 稀土" for n in range(NEW_ARTICLES)}
     assert repeated_titles(texts) == set(synthetic_titles([in_flight]))  # that one message, once
     assert max(Counter(synthetic_titles(texts)).values()) == 2
@@ -86,27 +99,13 @@ def test_a_bot_killed_mid_delivery_repeats_only_the_message_in_flight_and_finish
 
 def test_a_stop_mid_delivery_is_quick_finishes_the_message_in_flight_and_repeats_nothing(interrupted_library):
     with FakeTelegramServer() as server:
-        api = server.api
-        api.latency[CHAT] = SEND_SECONDS
-        first = start_bot(server, interrupted_library.db_path)
-        try:
-            wait_for(lambda: len(deliveries_to(api)) >= 2, timeout=60, process=first)
-            stopped_at = time.monotonic()
-            first.send_signal(signal.SIGTERM)
-            first.wait(timeout=20)
-            shutdown_seconds = time.monotonic() - stopped_at
-        finally:
-            stop(first)
-        assert len(deliveries_to(api)) == 2  # the one in flight finished, no further one started
+        server.api.latency[CHAT] = SEND_SECONDS
+        shutdown_seconds = interrupt_second_message(server, interrupted_library, signal.SIGTERM)
+        assert len(deliveries_to(server.api)) == 2  # the one in flight finished, no further one started
         [unfinished] = subscriptions.interrupted(interrupted_library.db)
         assert unfinished.uids == ()  # nothing in flight: only "resume at start"
-        second = start_bot(server, interrupted_library.db_path)
-        try:
-            wait_for(lambda: all_delivered(api, interrupted_library), timeout=60, process=second)
-        finally:
-            stop(second)
-    texts = deliveries_to(api)
-    assert len(synthetic_titles(texts)) == NEW_ARTICLES  # each article exactly once
+        restart_until_all_delivered(server, interrupted_library)
+    assert len(synthetic_titles(deliveries_to(server.api))) == NEW_ARTICLES  # each article exactly once
     assert shutdown_seconds < 2.0
 
 
