@@ -1051,7 +1051,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the update and the exception; tell the user briefly. A reply that found its group
     turned into a supergroup moves the chat instead."""
     if isinstance(context.error, ChatMigrated) and isinstance(update, Update) and update.effective_chat:
-        await schedule.move_chat(_library(context), context.job_queue, update.effective_chat.id, context.error.new_chat_id)
+        old_id, new_id = update.effective_chat.id, context.error.new_chat_id
+        await schedule.move_chat(_library(context), context.job_queue, old_id, new_id)
         return
     summary = json.dumps(update.to_dict(), ensure_ascii=False)[:2000] if isinstance(update, Update) else repr(update)
     logger.error("Update %s failed", summary, exc_info=context.error)

@@ -149,8 +149,9 @@ def _fitting(block: str, limit: int) -> list[str]:
     """The block as pieces within `limit`: whole, else its lines packed, else cut."""
     if telegram_length(block) <= limit:
         return [block]
-    lines = [piece for line in block.split("\n") for piece in ([line] if telegram_length(line) <= limit else _cut(line, limit))]
-    return _pack(lines, "\n", limit)
+    lines = block.split("\n")
+    pieces = [piece for line in lines for piece in ([line] if telegram_length(line) <= limit else _cut(line, limit))]
+    return _pack(pieces, "\n", limit)
 
 
 def _cut(line: str, limit: int) -> list[str]:

@@ -81,9 +81,11 @@ async def deliver_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         await deliver(context.bot, library, chat_id, topic, context.job_queue)
     except NetworkError as error:
-        logger.warning("Delivery to chat %s (%s) interrupted: %s; retrying in %d s", chat_id, topic, error, RETRY_SECONDS)
-        context.job_queue.run_once(deliver_job, RETRY_SECONDS, data=(chat_id, topic), name=f"retry:{chat_id}:{topic}")
-        return
+        if not answer_lost(error):
+            raise
+        logger.warning("Delivery to chat %s (%s) cut: %s; retrying in %d s", chat_id, topic, error, RETRY_SECONDS)
+        retry = f"retry:{chat_id}:{topic}"
+        context.job_queue.run_once(deliver_job, RETRY_SECONDS, data=(chat_id, topic), name=retry)
 
 
 async def resume_interrupted(job_queue: JobQueue, library: Library) -> list[subscriptions.Interrupted]:
@@ -91,7 +93,8 @@ async def resume_interrupted(job_queue: JobQueue, library: Library) -> list[subs
     delivery settles it first), so a delivery cut short by a crash or a stop completes now."""
     found = await on_database(library, subscriptions.interrupted)
     for message in found:
-        job_queue.run_once(deliver_job, 0, data=(message.chat_id, message.topic), name=f"resume:{message.chat_id}:{message.topic}")
+        resume = f"resume:{message.chat_id}:{message.topic}"
+        job_queue.run_once(deliver_job, 0, data=(message.chat_id, message.topic), name=resume)
     return found
 
 
@@ -101,7 +104,7 @@ def _delivery_plan(library: Library, chat_id: int, topic: str) -> tuple[Subscrip
     db = library.db
     for message in subscriptions.interrupted(db, chat_id, topic):
         subscriptions.settle(db, message)
-        logger.warning("Chat %s (%s): an interrupted message of %d articles was settled", chat_id, topic, len(message.uids))
+        logger.warning("Chat %s (%s): an interrupted message of %d articles settled", chat_id, topic, len(message.uids))
     subscription = subscriptions.get(db, chat_id, topic)
     if subscription is None or subscription.paused:
         return None
@@ -114,6 +117,13 @@ def delivery_language(library: Library, subscription: Subscription) -> str:
     """The chat's chosen language, else the one it subscribed in."""
     chosen = state.settings(library.db, subscription.chat_id).language
     return language_of(chosen or subscription.language)
+
+
+def answer_lost(error: TelegramError) -> bool:
+    """Whether the request may have reached Telegram with its answer lost (a dropped connection,
+    a timeout), as opposed to Telegram answering with a refusal (PTB's BadRequest is a
+    NetworkError too)."""
+    return isinstance(error, NetworkError) and not isinstance(error, BadRequest)
 
 
 def unreachable(error: TelegramError) -> bool:
@@ -148,8 +158,11 @@ async def move_chat(library: Library, job_queue: JobQueue | None, old_id: int, n
     return moved
 
 
-async def send_following_migration(bot: Bot, library: Library, job_queue: JobQueue | None, chat_id: int, html_text: str, buttons_for=None) -> Message:
-    """Send, and when the group has become a supergroup, move the chat and send there once."""
+async def send_following_migration(
+    bot: Bot, library: Library, job_queue: JobQueue | None, chat_id: int, html_text: str, buttons_for=None
+) -> Message:
+    """Send, and when the group has become a supergroup, move the chat and send there once;
+    `buttons_for(chat_id)` makes the keyboard for the chat it goes to."""
     try:
         return await bot.send_message(chat_id, html_text, reply_markup=buttons_for(chat_id) if buttons_for else None)
     except ChatMigrated as error:
@@ -158,7 +171,9 @@ async def send_following_migration(bot: Bot, library: Library, job_queue: JobQue
         return await bot.send_message(new_id, html_text, reply_markup=buttons_for(new_id) if buttons_for else None)
 
 
-async def deliver(bot: Bot, library: Library, chat_id: int, topic: str, job_queue: JobQueue | None = None) -> int | None:
+async def deliver(
+    bot: Bot, library: Library, chat_id: int, topic: str, job_queue: JobQueue | None = None
+) -> int | None:
     """Send this chat what its subscription to `topic` has due; the count sent, None if the
     chat is gone: blocked, removed or not found (its subscriptions are paused, their jobs
     cancelled).
@@ -205,15 +220,17 @@ async def _deliver(bot: Bot, library: Library, chat_id: int, topic: str, job_que
         try:
             message = await send_following_migration(bot, library, job_queue, chat_id, html_text, buttons)
         except TelegramError as error:
+            if not answer_lost(error):  # Telegram refused it: nothing was sent
+                await on_database(library, subscriptions.withdraw, chat_id, topic)
             if not unreachable(error):
                 raise
-            await on_database(library, subscriptions.withdraw, chat_id, topic)
             paused = await on_database(library, subscriptions.pause_chat, chat_id, str(error))
             for gone in paused if job_queue is not None else ():
                 cancel_jobs(job_queue, gone.job_name)
             logger.warning("Chat %s refused delivery (%s); paused %d subscriptions", chat_id, error, len(paused))
             return None
         chat_id = message.chat_id
-        await on_database(library, subscriptions.record_delivery, chat_id, topic, batch, cursor if first and last else None)
+        done = cursor if first and last else None
+        await on_database(library, subscriptions.record_delivery, chat_id, topic, batch, done)
         sent += len(batch)
     return sent

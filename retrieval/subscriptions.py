@@ -234,7 +234,9 @@ def _articles_in_order(db: sqlite_utils.Database, rowids: list[int]) -> list[Art
     return [found[rowid] for rowid in rowids if rowid in found]
 
 
-def recent(db: sqlite_utils.Database, topic: str, count: int = RECENT_COUNT, chat_id: int | None = None) -> list[Article]:
+def recent(
+    db: sqlite_utils.Database, topic: str, count: int = RECENT_COUNT, chat_id: int | None = None
+) -> list[Article]:
     """The topic's `count` newest articles, newest first; with `chat_id`, less those the
     chat was already sent for it (a first delivery cut short resumes, it does not restart)."""
     rows = db.execute(
@@ -274,7 +276,9 @@ def start_cursor(db: sqlite_utils.Database, chat_id: int, topic: str, cursor: in
 
 
 def has_paused(db: sqlite_utils.Database, chat_id: int) -> bool:
-    return db.execute("SELECT 1 FROM subscriptions WHERE chat_id = ? AND paused != '' LIMIT 1", [chat_id]).fetchone() is not None
+    """Whether any of the chat's subscriptions is paused."""
+    found = db.execute("SELECT 1 FROM subscriptions WHERE chat_id = ? AND paused != '' LIMIT 1", [chat_id])
+    return found.fetchone() is not None
 
 
 def resume_chat(db: sqlite_utils.Database, chat_id: int) -> list[Subscription]:

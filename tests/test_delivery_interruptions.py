@@ -14,7 +14,7 @@ import time
 from collections import Counter
 
 import pytest
-from telegram.error import NetworkError
+from telegram.error import NetworkError, TelegramError
 
 from bot import schedule
 from retrieval import Library, subscriptions
@@ -169,3 +169,13 @@ def test_a_scheduled_delivery_cut_by_a_dropped_connection_is_retried_soon(loopba
     texts = deliveries_to(loopback.api)
     assert set(synthetic_titles(texts)) == {f"合成标题 {n} 稀土" for n in range(NEW_ARTICLES)}
     assert repeated_titles(texts) == set(synthetic_titles(texts[:1]))
+
+
+def test_a_message_telegram_refused_is_not_counted_as_sent(loopback, seeded_library):
+    subscriptions.subscribe(seeded_library.db, Subscription(CHAT, TOPIC, "daily", "08:00", "en", CHAT))
+    loopback.api.sends_before_failure = 0  # "Bad Request: message could not be sent"
+    with pytest.raises(TelegramError):
+        deliver(loopback, seeded_library)
+    assert subscriptions.interrupted(seeded_library.db) == []
+    loopback.api.sends_before_failure = None
+    assert deliver(loopback, seeded_library) == 3  # Recent, in full: the refused one never arrived
