@@ -29,6 +29,7 @@ from telegram.ext import (
     CommandHandler,
     Defaults,
     InlineQueryHandler,
+    TypeHandler,
     MessageHandler,
     filters,
 )
@@ -36,12 +37,13 @@ from telegram.request import BaseRequest
 
 from retrieval import Library, subscriptions
 
-from . import handlers, schedule, state
+from . import handlers, schedule, state, webhook
 from .i18n import ADMIN_COMMANDS, CHINESE, COMMANDS, DESCRIPTIONS, ENGLISH
-from .ratelimit import QuestionLimiter
+from .ratelimit import ChatFairProcessor, RequestLimiter
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 CONCURRENT_UPDATES = 16  # questions wait on worker threads; others need not queue behind them
+UPDATES_PER_CHAT = 2  # one chat's updates handled at once; the rest wait without taking a slot
 logger = logging.getLogger(__name__)
 
 
@@ -53,7 +55,9 @@ class Settings:
     base_url: str | None = None
     timezone: tzinfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
     admins: frozenset[int] = frozenset()
-    questions_per_minute: int = 20
+    requests_per_minute: int = 20  # per user, every kind of request
+    group_messages_per_minute: int = 20  # Telegram's limit on a bot's messages to one group; 0: none
+    upload_limit_mb: int = 20  # the largest export an owner may upload
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -75,6 +79,15 @@ def file_url_for(base_url: str) -> str:
     return f"{head}/file/bot"
 
 
+class BriefbotApplication(Application):
+    """The Application, telling deliveries when it stops: each finishes the message in flight,
+    records it and sends no more, so a stop is quick and repeats nothing."""
+
+    async def stop(self) -> None:
+        self.bot_data["stopping"].set()
+        await super().stop()
+
+
 def build_application(settings: Settings, library: Library, request: BaseRequest | None = None) -> Application:
     """The Application with HTML defaults, rate limiting, the job queue and every handler."""
     defaults = Defaults(
@@ -84,11 +97,12 @@ def build_application(settings: Settings, library: Library, request: BaseRequest
     )
     builder = (
         ApplicationBuilder()
+        .application_class(BriefbotApplication)
         .token(settings.token)
         .defaults(defaults)
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(AIORateLimiter(group_max_rate=settings.group_messages_per_minute, max_retries=3))
         .post_init(post_init)
-        .concurrent_updates(CONCURRENT_UPDATES)
+        .concurrent_updates(ChatFairProcessor(CONCURRENT_UPDATES, UPDATES_PER_CHAT))
     )
     if settings.base_url:
         builder = builder.base_url(settings.base_url).base_file_url(file_url_for(settings.base_url))
@@ -100,7 +114,8 @@ def build_application(settings: Settings, library: Library, request: BaseRequest
         library=library,
         settings=settings,
         pages=handlers.PageStore(),
-        limiter=QuestionLimiter(settings.questions_per_minute, 60.0),
+        limiter=RequestLimiter(settings.requests_per_minute, 60.0),
+        stopping=asyncio.Event(),
     )
     add_handlers(application)
     return application
@@ -121,10 +136,13 @@ def add_handlers(application: Application) -> None:
         "settings": handlers.settings,
         "ingest": handlers.ingest_command,
     }
+    application.add_handler(TypeHandler(Update, handlers.resume_on_return), group=-2)
+    application.add_handler(TypeHandler(Update, handlers.rate_limit), group=-1)
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=only_new))
     text = filters.TEXT & ~filters.COMMAND & only_new
     private = filters.ChatType.PRIVATE & only_new
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, handlers.chat_migrated))
     application.add_handler(MessageHandler(text & filters.ChatType.PRIVATE, handlers.private_text))
     application.add_handler(MessageHandler(text & filters.ChatType.GROUPS, handlers.group_text))
     application.add_handler(
@@ -137,6 +155,8 @@ def add_handlers(application: Application) -> None:
     application.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, handlers.not_text))
     application.add_handler(CallbackQueryHandler(handlers.more, pattern=r"^m:"))
     application.add_handler(CallbackQueryHandler(handlers.topic_button, pattern=r"^t:"))
+    application.add_handler(CallbackQueryHandler(handlers.topics_page_button, pattern=r"^tp:"))
+    application.add_handler(CallbackQueryHandler(handlers.subscriptions_page_button, pattern=r"^sl:"))
     application.add_handler(CallbackQueryHandler(handlers.opening_button, pattern=r"^[qo]:"))
     application.add_handler(CallbackQueryHandler(handlers.subscribe_button, pattern=r"^s:"))
     application.add_handler(CallbackQueryHandler(handlers.unsubscribe_button, pattern=r"^u:"))
@@ -170,7 +190,13 @@ async def post_init(application: Application) -> None:
     for subscription in restored:
         zone = schedule.chat_timezone(library, subscription.chat_id, default_zone)
         schedule.schedule_subscription(application.job_queue, subscription, zone)
-    logger.info("Bot @%s ready; %d subscriptions scheduled", bot.username, len(restored))
+    interrupted = await schedule.resume_interrupted(application.job_queue, library)
+    logger.info(
+        "Bot @%s ready; %d subscriptions scheduled, %d interrupted deliveries resumed",
+        bot.username,
+        len(restored),
+        len(interrupted),
+    )
 
 
 class TokenFilter(logging.Filter):
@@ -213,13 +239,7 @@ def run_bot(
     application = build_application(settings, library)
     if webhook_url:
         secret = os.environ.get("BRIEFBOT_WEBHOOK_SECRET") or secrets.token_urlsafe(32)
-        application.run_webhook(
-            listen=listen,
-            port=port,
-            url_path=urlparse(webhook_url).path.lstrip("/"),
-            webhook_url=webhook_url,
-            secret_token=secret,
-            allowed_updates=Update.ALL_TYPES,
-        )
+        path = urlparse(webhook_url).path.strip("/")
+        asyncio.run(webhook.serve(application, webhook_url, path, listen, port, secret))
     else:
         application.run_polling(allowed_updates=Update.ALL_TYPES)

@@ -12,7 +12,9 @@ import time
 from collections import OrderedDict
 from pathlib import Path
 
+import httpx
 from telegram import (
+    File,
     ForceReply,
     InlineQueryResultArticle,
     InputTextMessageContent,
@@ -21,8 +23,8 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
-from telegram.ext import ContextTypes
+from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
+from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from retrieval import BriefbotError, Library, ParseError, subscriptions
 from retrieval.models import Answer, Hit
@@ -37,7 +39,6 @@ INLINE_RESULTS = 10
 LATEST_DEFAULT = 5
 LATEST_MAX = 20
 DIGEST_DAYS = 7
-UPLOAD_LIMIT_MB = 20
 ADMIN_STATUSES = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
 _WINDOW = re.compile(r"^(\d{1,4})d$", re.IGNORECASE)
 _TIME_LIKE = re.compile(r"^\d{1,4}[:.：h]\d{0,3}$|^\d{1,2}:\S*$|^\d{3,4}$", re.IGNORECASE)
@@ -50,21 +51,37 @@ logger = logging.getLogger(__name__)
 
 
 class PageStore:
-    """Answers kept server-side for the More and Back buttons, newest kept, oldest forgotten."""
+    """Answers kept server-side for the More and Back buttons, each bound to the chat it was
+    sent in; newest kept, oldest forgotten."""
 
     def __init__(self, capacity: int = 1000) -> None:
         self.capacity = capacity
-        self._answers: OrderedDict[str, tuple[Answer, str]] = OrderedDict()
+        self._answers: OrderedDict[str, tuple[Answer, str, int]] = OrderedDict()
 
-    def add(self, answer: Answer, language: str) -> str:
-        key = secrets.token_hex(4)
-        self._answers[key] = (answer, language)
+    def add(self, answer: Answer, language: str, chat_id: int) -> str:
+        key = secrets.token_hex(8)
+        self._answers[key] = (answer, language, chat_id)
         while len(self._answers) > self.capacity:
             self._answers.popitem(last=False)
         return key
 
-    def get(self, key: str) -> tuple[Answer, str] | None:
-        return self._answers.get(key)
+    def get(self, key: str, chat_id: int | None) -> tuple[Answer, str] | None:
+        """The answer and its language, if `key` is known and was sent in `chat_id`."""
+        stored = self._answers.get(key)
+        if stored is None or stored[2] != chat_id:
+            return None
+        return stored[0], stored[1]
+
+
+def _number(value: str) -> int | None:
+    """A whole number written in ASCII digits, else None (str.isdigit accepts "¹")."""
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
+def _chat_id(value: str) -> int | None:
+    """A chat id (a whole number, maybe negative) in ASCII digits, else None."""
+    number = _number(value.removeprefix("-"))
+    return None if number is None else -number if value.startswith("-") else number
 
 
 def _library(context: ContextTypes.DEFAULT_TYPE) -> Library:
@@ -93,10 +110,15 @@ async def _db(context: ContextTypes.DEFAULT_TYPE, function, *args):
 
 
 async def _send(update: Update, context: ContextTypes.DEFAULT_TYPE, html_text: str, reply_markup=None) -> Message:
-    """Reply to the message, or, for a button, post in its chat."""
-    if update.callback_query is None and update.effective_message is not None:
-        return await update.effective_message.reply_text(html_text, reply_markup=reply_markup)
-    return await context.bot.send_message(update.effective_chat.id, html_text, reply_markup=reply_markup)
+    """Reply to the message, or, for a button, post in its chat; when the group has just
+    become a supergroup, move the chat and post there once."""
+    try:
+        if update.callback_query is None and update.effective_message is not None:
+            return await update.effective_message.reply_text(html_text, reply_markup=reply_markup)
+        return await context.bot.send_message(update.effective_chat.id, html_text, reply_markup=reply_markup)
+    except ChatMigrated as error:
+        await schedule.move_chat(_library(context), context.job_queue, update.effective_chat.id, error.new_chat_id)
+        return await context.bot.send_message(error.new_chat_id, html_text, reply_markup=reply_markup)
 
 
 async def _send_all(update: Update, context: ContextTypes.DEFAULT_TYPE, messages: list[str]) -> None:
@@ -165,8 +187,9 @@ async def opening_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     kind, _, value = query.data.partition(":")
     if kind == "q":
         examples = EXAMPLES[_language(update, context)]
-        if value.isdigit() and int(value) < len(examples):
-            await answer_question(update, context, examples[int(value)])
+        number = _number(value)
+        if number is not None and number < len(examples):
+            await answer_question(update, context, examples[number])
     elif value == "topics":
         await topics(update, context)
     elif value == "latest":
@@ -232,13 +255,6 @@ async def handle_text(update: Update, context: ContextTypes.DEFAULT_TYPE, words:
     await answer_question(update, context, words)
 
 
-def _allowed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Verdict:
-    user = update.effective_user
-    if user is None:
-        return Verdict.ALLOW
-    return context.bot_data["limiter"].check(user.id, time.monotonic())
-
-
 async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
     """Reply with the first page of the answer, with More (and later Back) when it has more."""
     question = question.strip()
@@ -246,16 +262,11 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
         await _prompt(update, context, "ask", text(_language(update, context), "ask_prompt"))
         return
     language = language_for(question, _language(update, context))
-    verdict = _allowed(update, context)
-    if verdict is not Verdict.ALLOW:
-        if verdict is Verdict.NOTIFY:
-            await _send(update, context, text(language, "too_many"))
-        return
     answer = await asyncio.to_thread(_library(context).ask, question, ANSWER_RESULTS)
     pages = render.answer_pages(answer, language)
     keyboard = None
     if len(pages) > 1:
-        key = context.bot_data["pages"].add(answer, language)
+        key = context.bot_data["pages"].add(answer, language, update.effective_chat.id)
         keyboard = render.page_keyboard(key, pages, 0, language)
     sent = await _send(update, context, pages[0].html, keyboard)
     await _db(context, state.remember_message, sent.chat_id, sent.message_id, state.ANSWER, question)
@@ -265,18 +276,16 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """More ▸ and ◂ Back: show another page of a stored answer in place."""
     query = update.callback_query
     _, key, index = (query.data.split(":") + ["", ""])[:3]
-    stored = context.bot_data["pages"].get(key)
-    if stored is None or not index.isdigit():
+    chat_id = query.message.chat.id if query.message else None  # None: an inline message
+    stored = context.bot_data["pages"].get(key, chat_id)
+    number = _number(index)
+    pages = render.answer_pages(*stored) if stored is not None else []
+    if number is None or number >= len(pages):
         await query.answer(text(_language(update, context), "expired"), show_alert=False)
         return
-    answer, language = stored
-    pages = render.answer_pages(answer, language)
-    if int(index) >= len(pages):
-        await query.answer(text(language, "expired"), show_alert=False)
-        return
     await query.answer()
-    page = pages[int(index)]
-    await query.edit_message_text(page.html, reply_markup=render.page_keyboard(key, pages, int(index), language))
+    language = stored[1]
+    await query.edit_message_text(pages[number].html, reply_markup=render.page_keyboard(key, pages, number, language))
 
 
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -287,13 +296,30 @@ async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 # --- Topics, digests, latest ------------------------------------------------------------------
 
 
-async def topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/topics: topics with counts and newest day, one button each, named in the reader's language."""
+async def _topics_page(update: Update, context: ContextTypes.DEFAULT_TYPE, page: int):
     language = _language(update, context)
     summaries = await asyncio.to_thread(_library(context).topics)
-    labels = await _topic_labels(context, [s.topic for s in summaries], language)
-    html_text, keyboard = render.topics_message(summaries, language, labels)
-    await _send(update, context, html_text, keyboard)
+    shown, page, _ = render.page_of(summaries, page)
+    labels = await _topic_labels(context, [s.topic for s in shown], language)
+    return render.topics_message(summaries, language, labels, page)
+
+
+async def topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/topics: topics with counts and newest day, one button each, named in the reader's
+    language, a page at a time."""
+    await _send(update, context, *await _topics_page(update, context, 0))
+
+
+async def topics_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """tp:N under the topic list: show page N in place."""
+    query = update.callback_query
+    page = _number(query.data[3:])
+    if page is None:
+        await query.answer(text(_language(update, context), "expired"))
+        return
+    await query.answer()
+    html_text, keyboard = await _topics_page(update, context, page)
+    await query.edit_message_text(html_text, reply_markup=keyboard)
 
 
 async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -381,7 +407,7 @@ async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     args = context.args or []
     count = LATEST_DEFAULT
     if args:
-        if len(args) > 1 or not args[0].isdecimal() or not 1 <= int(args[0]) <= LATEST_MAX:
+        if len(args) > 1 or not 1 <= (_number(args[0]) or 0) <= LATEST_MAX:
             await _send(update, context, text(_language(update, context), "latest_usage", maximum=LATEST_MAX))
             return
         count = int(args[0])
@@ -577,10 +603,11 @@ async def subscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     query = update.callback_query
     language = _language(update, context)
     parts = query.data.split(":")
-    if len(parts) < 3 or not parts[1].lstrip("-").isdigit():
+    target = _chat_id(parts[1]) if len(parts) >= 3 else None
+    if target is None:
         await query.answer(text(language, "expired"))
         return
-    target, key, steps = int(parts[1]), parts[2], parts[3:]
+    key, steps = parts[2], parts[3:]
     topic = await _topic_by_key(context, key)
     if topic is None:
         await query.answer(text(language, "expired"))
@@ -607,7 +634,8 @@ async def subscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             text(language, "pick_weekday", topic=shown), reply_markup=render.weekday_keyboard(target, key, language)
         )
         return
-    weekday = int(frequency[1:]) if frequency[1:].isdigit() else subscriptions.DEFAULT_WEEKDAY
+    weekday = _number(frequency[1:])
+    weekday = subscriptions.DEFAULT_WEEKDAY if weekday is None else weekday
     words = _frequency_words(language, "weekly" if frequency.startswith("w") else "daily", weekday % 7)
     if len(steps) == 1:
         tz = render.escape(_timezone_name(context, target))
@@ -635,33 +663,57 @@ async def subscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 async def list_subscriptions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/subscriptions [@channel]: this chat's (or the channel's) subscriptions, times with their zone."""
+    """/subscriptions [@channel]: this chat's (or the channel's) subscriptions, times with their
+    zone, a page at a time."""
     language = _language(update, context)
     target = await _subscription_target(update, context, list(context.args or []), must_admin=False)
     if target is None:
         return
     chat_id, label, _ = target
+    await _send(update, context, *await _subscriptions_page(context, chat_id, label, language, 0))
+
+
+async def _subscriptions_page(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int, label: str, language: str, page: int
+) -> tuple[str, object]:
     found = await _db(context, subscriptions.for_chat, chat_id)
     if not found:
-        await _send(update, context, text(language, "no_subscriptions", target=label))
-        return
+        return text(language, "no_subscriptions", target=label), None
     tz = render.escape(_timezone_name(context, chat_id))
-    labels = await _topic_labels(context, [s.topic for s in found], language)
-    lines = [text(language, "subscriptions_head", target=label)]
-    for s in found:
-        paused = text(language, "paused", topic=render.escape(s.topic)) if s.paused else ""
-        lines.append(
-            text(
-                language,
-                "subscription_line",
-                topic=render.escape(labels[s.topic]),
-                frequency=_frequency_words(language, s.frequency, s.weekday),
-                at=s.at,
-                tz=tz,
-                paused=paused,
-            )
+    shown, page, pages = render.page_of(found, page)
+    labels = await _topic_labels(context, [s.topic for s in shown], language)
+    lines = [
+        text(
+            language,
+            "subscription_line",
+            topic=render.escape(render.clip(labels[s.topic], render.LABEL_LIMIT)),
+            frequency=_frequency_words(language, s.frequency, s.weekday),
+            at=s.at,
+            tz=tz,
+            paused=text(language, "paused", topic=render.escape(s.topic)) if s.paused else "",
         )
-    await _send_all(update, context, render.split_messages(lines))
+        for s in shown
+    ]
+    head = text(language, "subscriptions_head", target=label)
+    return render.list_page(head, lines, page, pages, len(found), f"sl:{chat_id}:", language)
+
+
+async def subscriptions_page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """sl:CHAT:N under a subscription list: show page N in place (for whoever may see that list)."""
+    query = update.callback_query
+    language = _language(update, context)
+    _, chat, page = (query.data.split(":") + ["", ""])[:3]
+    target, number = _chat_id(chat), _number(page)
+    if target is None or number is None:
+        await query.answer(text(language, "expired"))
+        return
+    if target != update.effective_chat.id and not await _may_manage(update, context, target):
+        await query.answer(text(language, "expired"))
+        return
+    await query.answer()
+    label = text(language, "this_chat") if target == update.effective_chat.id else render.escape(str(target))
+    html_text, keyboard = await _subscriptions_page(context, target, label, language, number)
+    await query.edit_message_text(html_text, reply_markup=keyboard)
 
 
 async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -699,8 +751,18 @@ async def _end_subscriptions(
     if not ended:
         await _send(update, context, text(language, "not_subscribed", target=label, topic=render.shown_query(name)))
         return
-    names = ", ".join(f"<b>{render.escape(s.topic)}</b>" for s in ended)
-    await _send(update, context, text(language, "unsubscribed", target=label, topics=names))
+    await _send(update, context, text(language, "unsubscribed", target=label, topics=_topic_names(ended, language)))
+
+
+def _topic_names(ended: list[Subscription], language: str, room: int = 3000) -> str:
+    """Bold topic names, comma-separated, as many as fit in `room` characters, "and N more"."""
+    names: list[str] = []
+    for number, s in enumerate(ended):
+        name = f"<b>{render.escape(render.clip(s.topic, render.LABEL_LIMIT))}</b>"
+        if sum(len(n) + 2 for n in names) + len(name) > room:
+            return ", ".join(names) + text(language, "and_more", count=len(ended) - number)
+        names.append(name)
+    return ", ".join(names)
 
 
 async def unsubscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -709,15 +771,16 @@ async def unsubscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     language = _language(update, context)
     _, chat, key = (query.data.split(":") + ["", ""])[:3]
     topic = await _topic_by_key(context, key)
-    if topic is None or not chat.lstrip("-").isdigit():
+    target = _chat_id(chat)
+    if topic is None or target is None:
         await query.answer(text(language, "expired"))
         return
-    if not await _may_manage(update, context, int(chat)):
+    if not await _may_manage(update, context, target):
         await query.answer(text(language, "admins_only"), show_alert=True)
         return
     await query.answer()
-    label = text(language, "this_chat") if int(chat) == update.effective_chat.id else chat
-    await _end_subscriptions(update, context, int(chat), label, topic, topic)
+    label = text(language, "this_chat") if target == update.effective_chat.id else chat
+    await _end_subscriptions(update, context, target, label, topic, topic)
 
 
 # --- Settings ----------------------------------------------------------------------------------
@@ -774,10 +837,11 @@ async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     query = update.callback_query
     language = _language(update, context)
     parts = query.data.split(":", 3)
-    if len(parts) < 3 or not parts[1].lstrip("-").isdigit():
+    chat_id = _chat_id(parts[1]) if len(parts) >= 3 else None
+    if chat_id is None:
         await query.answer(text(language, "expired"))
         return
-    chat_id, what, value = int(parts[1]), parts[2], parts[3] if len(parts) > 3 else ""
+    what, value = parts[2], parts[3] if len(parts) > 3 else ""
     if not await _may_manage(update, context, chat_id):
         await query.answer(text(language, "admins_only"), show_alert=True)
         return
@@ -808,6 +872,42 @@ async def ingest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await update.effective_message.reply_text(text(_language(update, context), key))
 
 
+UPLOAD_NAME_BYTES = 120  # a local file name well within every file system's 255 bytes
+
+
+def upload_file_name(file_name: str | None) -> str:
+    """A safe local name for an uploaded export: its last path part, cut to UPLOAD_NAME_BYTES
+    of UTF-8 (its extension kept), or "export.txt" when nothing usable is left ("", ".", "..")."""
+    name = Path((file_name or "").replace("\\", "/")).name.strip()
+    if name in ("", ".", ".."):
+        return "export.txt"
+    stem, dot, extension = name.rpartition(".") if "." in name[1:] else (name, "", "")
+    extension = extension[:16]
+    room = UPLOAD_NAME_BYTES - len(f"{dot}{extension}".encode())
+    stem = stem.encode()[:room].decode(errors="ignore") or "export"
+    return f"{stem}{dot}{extension}"
+
+
+async def _download_within(telegram_file: File, path: Path, limit: int) -> bool:
+    """Download the file to `path`, counting bytes as they arrive; stop and return False
+    once they pass `limit` (Telegram need not say a file's size)."""
+    if telegram_file.file_size and telegram_file.file_size > limit:
+        return False
+    if not str(telegram_file.file_path).startswith(("http://", "https://")):
+        await telegram_file.download_to_drive(path)  # a local Bot API server's own file
+        return path.stat().st_size <= limit
+    received = 0
+    async with httpx.AsyncClient(timeout=60) as client, client.stream("GET", telegram_file.file_path) as response:
+        response.raise_for_status()
+        with path.open("wb") as out:
+            async for chunk in response.aiter_bytes():
+                received += len(chunk)
+                if received > limit:
+                    return False
+                out.write(chunk)
+    return True
+
+
 async def ingest_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """An export file sent with the caption /ingest by an owner: validate it all, then add it."""
     message = update.effective_message
@@ -816,21 +916,24 @@ async def ingest_document(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await message.reply_text(text(language, "ingest_refused"))
         return
     document = message.document
-    if document.file_size and document.file_size > UPLOAD_LIMIT_MB * 1024 * 1024:
-        await message.reply_text(text(language, "ingest_too_big", limit=UPLOAD_LIMIT_MB))
+    limit_mb = context.bot_data["settings"].upload_limit_mb
+    too_big = text(language, "ingest_too_big", limit=limit_mb)
+    if document.file_size and document.file_size > limit_mb * 1024 * 1024:
+        await message.reply_text(too_big)
         return
-    name = Path(document.file_name or "export.txt").name
+    name = render.shown_query(document.file_name or "export.txt", 80)
     with tempfile.TemporaryDirectory(prefix="briefbot-upload-") as folder:
-        path = Path(folder) / name
-        telegram_file = await document.get_file()
-        await telegram_file.download_to_drive(path)
+        path = Path(folder) / upload_file_name(document.file_name)
+        if not await _download_within(await document.get_file(), path, limit_mb * 1024 * 1024):
+            await message.reply_text(too_big)
+            return
         try:
             counts = await asyncio.to_thread(_library(context).ingest, [path])
         except ParseError as error:
             reply = text(
                 language,
                 "ingest_failed",
-                name=render.shown_query(name),
+                name=name,
                 line=error.line,
                 reason=render.escape(error.reason),
             )
@@ -841,21 +944,29 @@ async def ingest_document(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             await message.reply_text(text(language, "ingest_error", reason=reason))
             return
     await message.reply_text(
-        text(language, "ingest_done", new=counts.new, known=counts.known, name=render.shown_query(name))
+        text(language, "ingest_done", new=counts.new, known=counts.known, name=name)
     )
 
 
 async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Added to a group: greet it. Blocked, removed or banned: pause that chat's subscriptions."""
+    """Added to a group: greet it. Blocked, removed or banned: pause that chat's subscriptions.
+    Unblocked, or added back: resume them and say so."""
     change = update.my_chat_member
     gone = (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED)
-    if change.new_chat_member.status not in gone:
-        joined = change.old_chat_member.status in gone
-        if joined and change.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
-            language = language_of(change.from_user.language_code if change.from_user else None)
-            await context.bot.send_message(change.chat.id, text(language, "group_greeting", bot=context.bot.username))
-        return
     chat_id = change.chat.id
+    if change.new_chat_member.status not in gone:
+        if change.old_chat_member.status not in gone:
+            return
+        language = language_of(change.from_user.language_code if change.from_user else None)
+        lines = []
+        if change.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
+            lines.append(text(language, "group_greeting", bot=context.bot.username))
+        resumed = await _resume_subscriptions(context, chat_id, language)
+        if resumed:
+            lines.append(resumed)
+        if lines:
+            await context.bot.send_message(chat_id, "\n\n".join(lines))
+        return
     paused = await _db(context, subscriptions.pause_chat, chat_id, f"bot {change.new_chat_member.status}")
     for s in paused:
         schedule.cancel_jobs(context.job_queue, s.job_name)
@@ -865,8 +976,84 @@ async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE)
         )
 
 
+async def _resume_subscriptions(context: ContextTypes.DEFAULT_TYPE, chat_id: int, language: str) -> str:
+    """Resume and schedule the chat's paused subscriptions (it can be reached again); the line
+    saying so, or "" when none was paused."""
+    resumed = await _db(context, subscriptions.resume_chat, chat_id)
+    if not resumed:
+        return ""
+    tz = schedule.chat_timezone(_library(context), chat_id, context.bot_data["settings"].timezone)
+    for subscription in resumed:
+        schedule.schedule_subscription(context.job_queue, subscription, tz)
+    logger.info("Chat %s can be reached again; resumed %d subscriptions", chat_id, len(resumed))
+    return text(language, "resumed", topics=_topic_names(resumed, language))
+
+
+def _asks_the_bot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Whether the update is a request of the bot: anything in a private chat, a button, an
+    inline query, and in groups a command, a mention of the bot or a reply to it."""
+    if update.callback_query or update.inline_query:
+        return True
+    message = update.message
+    if message is None or message.from_user is None:
+        return False
+    if message.chat.type == ChatType.PRIVATE:
+        return True
+    words = message.text or message.caption or ""
+    if words.startswith("/"):
+        return True
+    return message.text is not None and _addressed_text(message, context.bot.username, context.bot.id) is not None
+
+
+async def rate_limit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Before any handler: count the user's request against their budget (questions, commands,
+    buttons, inline queries, uploads alike); over it, one notice, then silence."""
+    user = update.effective_user
+    if user is None or not _asks_the_bot(update, context):
+        return
+    verdict = context.bot_data["limiter"].check(user.id, time.monotonic())
+    if verdict is Verdict.ALLOW:
+        return
+    notice = text(_language(update, context), "too_many") if verdict is Verdict.NOTIFY else None
+    if update.callback_query:
+        await update.callback_query.answer(notice)
+    elif update.inline_query:
+        await update.inline_query.answer([], cache_time=0)
+    elif notice:
+        await update.effective_message.reply_text(notice)
+    raise ApplicationHandlerStop
+
+
+async def resume_on_return(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Any update from a private chat whose subscriptions are paused (blocked, not found): the
+    user is back, so resume them and say so, before the update is handled."""
+    chat = update.effective_chat
+    if chat is None or chat.type != ChatType.PRIVATE or update.my_chat_member is not None:
+        return  # membership changes are membership_changed's
+    if not await _db(context, subscriptions.has_paused, chat.id):
+        return
+    resumed = await _resume_subscriptions(context, chat.id, _language(update, context))
+    if resumed:
+        await context.bot.send_message(chat.id, resumed)
+
+
+async def chat_migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The service message of a group becoming a supergroup (in either chat): move the chat's
+    subscriptions, delivery log and settings to the supergroup's id."""
+    message = update.effective_message
+    if message.migrate_to_chat_id:
+        await schedule.move_chat(_library(context), context.job_queue, message.chat_id, message.migrate_to_chat_id)
+    elif message.migrate_from_chat_id:
+        await schedule.move_chat(_library(context), context.job_queue, message.migrate_from_chat_id, message.chat_id)
+
+
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log the update and the exception; tell the user briefly."""
+    """Log the update and the exception; tell the user briefly. A reply that found its group
+    turned into a supergroup moves the chat instead."""
+    if isinstance(context.error, ChatMigrated) and isinstance(update, Update) and update.effective_chat:
+        old_id, new_id = update.effective_chat.id, context.error.new_chat_id
+        await schedule.move_chat(_library(context), context.job_queue, old_id, new_id)
+        return
     summary = json.dumps(update.to_dict(), ensure_ascii=False)[:2000] if isinstance(update, Update) else repr(update)
     logger.error("Update %s failed", summary, exc_info=context.error)
     if not isinstance(update, Update):

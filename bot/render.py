@@ -57,7 +57,7 @@ def escape(raw: str) -> str:
 def shown_query(query: str, limit: int = 200) -> str:
     """The user's question as echoed back: control characters blanked, clipped, escaped."""
     visible = "".join(" " if unicodedata.category(c) == "Cc" else c for c in query)
-    return escape(_clip(" ".join(visible.split()), limit))
+    return escape(clip(" ".join(visible.split()), limit))
 
 
 def query_terms(query: str) -> list[str]:
@@ -90,7 +90,8 @@ def highlight(raw: str, terms: Sequence[str]) -> str:
     return "".join(pieces)
 
 
-def _clip(raw: str, limit: int) -> str:
+def clip(raw: str, limit: int) -> str:
+    """The text cut to `limit` characters, with … where it was cut."""
     return raw if len(raw) <= limit else raw[: limit - 1].rstrip() + "…"
 
 
@@ -105,10 +106,10 @@ def article_block(
 ) -> str:
     """One article: bold title, date · source, numbered bullets; never above the message limit."""
     prefix = f"{number}. " if number is not None else ""
-    head = f"{prefix}<b>{escape(_clip(article.title, TITLE_LIMIT))}</b>\n<i>{article_meta(article)}</i>"
+    head = f"{prefix}<b>{escape(clip(article.title, TITLE_LIMIT))}</b>\n<i>{article_meta(article)}</i>"
     lines = [head]
     for position, bullet in enumerate(bullets, 1):
-        line = f"{position}) {highlight(_clip(bullet, BULLET_LIMIT), terms)}"
+        line = f"{position}) {highlight(clip(bullet, BULLET_LIMIT), terms)}"
         if sum(telegram_length(x) + 1 for x in lines) + telegram_length(line) > MESSAGE_LIMIT - 200:
             break
         lines.append(line)
@@ -120,20 +121,86 @@ def hit_block(hit: Hit, number: int | None = None, terms: Sequence[str] = ()) ->
 
 
 def split_messages(blocks: Iterable[str], limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Join blocks with blank lines into as few messages as fit, splitting only between blocks."""
+    """Join blocks with blank lines into as few messages as fit, splitting between blocks; a
+    block too long for one message is split between its lines, and a line too long for one
+    message is cut into plain-text pieces."""
+    pieces = [piece for block in blocks for piece in _fitting(block, limit)]
+    return _pack(pieces, "\n\n", limit)
+
+
+def _pack(pieces: Iterable[str], separator: str, limit: int) -> list[str]:
+    """Pieces (each within `limit`) joined by `separator` into as few messages as fit."""
     messages: list[str] = []
     current = ""
-    for block in blocks:
-        candidate = f"{current}\n\n{block}" if current else block
+    for piece in pieces:
+        candidate = f"{current}{separator}{piece}" if current else piece
         if telegram_length(candidate) <= limit:
             current = candidate
             continue
         if current:
             messages.append(current)
-        current = block
+        current = piece
     if current:
         messages.append(current)
     return messages
+
+
+def _fitting(block: str, limit: int) -> list[str]:
+    """The block as pieces within `limit`: whole, else its lines packed, else cut."""
+    if telegram_length(block) <= limit:
+        return [block]
+    lines = block.split("\n")
+    pieces = [piece for line in lines for piece in ([line] if telegram_length(line) <= limit else _cut(line, limit))]
+    return _pack(pieces, "\n", limit)
+
+
+def _cut(line: str, limit: int) -> list[str]:
+    """A line too long for any message, as escaped plain-text pieces within `limit` (its tags
+    dropped, so no piece opens a tag another closes)."""
+    plain = html.unescape(re.sub(r"<[^>]+>", "", line))
+    pieces, current = [], ""
+    for character in plain:
+        if telegram_length(current) + telegram_length(escape(character)) > limit:
+            pieces.append(current)
+            current = ""
+        current += escape(character)
+    return pieces + ([current] if current else [])
+
+
+LIST_PAGE = 30  # lines (and buttons) on one page of a long list
+
+
+def page_of(items: Sequence, page: int, per_page: int = LIST_PAGE) -> tuple[Sequence, int, int]:
+    """The items on page `page` (clamped to the pages there are), the page and the page count."""
+    pages = max(1, -(-len(items) // per_page))
+    page = min(max(page, 0), pages - 1)
+    return items[page * per_page : (page + 1) * per_page], page, pages
+
+
+def list_page(
+    head: str,
+    lines: Sequence[str],
+    page: int,
+    pages: int,
+    total: int,
+    callback: str,
+    language: str,
+    rows: Sequence[Sequence[InlineKeyboardButton]] = (),
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """One page of a long list: the head, "31–60 of 2000" when there are several pages, the
+    page's lines, the `rows` of buttons and ◂ Back / More ▸ calling `callback` + page number."""
+    position = ""
+    if pages > 1:
+        first = page * LIST_PAGE + 1
+        position = "\n" + text(language, "list_position", first=first, last=first + len(lines) - 1, total=total)
+    body = _fitting("\n".join([head + position, *lines]), MESSAGE_LIMIT)[0]
+    navigation = []
+    if page > 0:
+        navigation.append(InlineKeyboardButton(text(language, "back"), callback_data=f"{callback}{page - 1}"))
+    if page < pages - 1:
+        navigation.append(InlineKeyboardButton(text(language, "more"), callback_data=f"{callback}{page + 1}"))
+    buttons = [list(row) for row in rows] + ([navigation] if navigation else [])
+    return body, InlineKeyboardMarkup(buttons) if buttons else None
 
 
 def marked(raw: str, marks: Sequence[str]) -> str:
@@ -188,8 +255,8 @@ def article_card(
     source, then the bullets; for an English reader the leading (English) bullet first and the
     Chinese title second. Only `marks` are bold inside bullets."""
     prefix = f"{number}. " if number is not None else ""
-    shown = [marked(_clip(b, bullet_limit), marks) for b in bullets]
-    title = f"<b>{escape(_clip(article.title, ANSWER_TITLE_LIMIT))}</b>"
+    shown = [marked(clip(b, bullet_limit), marks) for b in bullets]
+    title = f"<b>{escape(clip(article.title, ANSWER_TITLE_LIMIT))}</b>"
     meta = article_meta(article)
     if also:
         meta += f" · {also_line(also, language)}"
@@ -408,29 +475,26 @@ def topic_callback(topic: str) -> str:
     return data
 
 
+LABEL_LIMIT = 60  # characters of a topic name in a list line or on a button
+
+
 def topics_message(
-    summaries: Sequence, language: str, labels: Mapping[str, str] | None = None
+    summaries: Sequence, language: str, labels: Mapping[str, str] | None = None, page: int = 0
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The topic list with counts and newest day, and one button per topic opening its digest;
-    `labels` names topics for the reader (topic_label)."""
+    """One page of the topic list (counts and newest day), a button per topic opening its
+    digest, and ◂ Back / More ▸ (tp:N) when there are more; `labels` names topics for the
+    reader (topic_label)."""
     if not summaries:
         return text(language, "no_topics"), None
     labels = labels or {}
-    lines = [text(language, "topics_head")]
-    lines += [
-        text(
-            language,
-            "topic_line",
-            topic=escape(labels.get(s.topic, s.topic)),
-            count=s.articles,
-            newest=s.last.isoformat(),
-        )
-        for s in summaries
+    shown, page, pages = page_of(summaries, page)
+    names = {s.topic: clip(labels.get(s.topic, s.topic), LABEL_LIMIT) for s in shown}
+    lines = [
+        text(language, "topic_line", topic=escape(names[s.topic]), count=s.articles, newest=s.last.isoformat())
+        for s in shown
     ]
-    buttons = [
-        [InlineKeyboardButton(labels.get(s.topic, s.topic), callback_data=topic_callback(s.topic))] for s in summaries
-    ]
-    return split_messages(["\n".join(lines)])[0], InlineKeyboardMarkup(buttons)
+    rows = [[InlineKeyboardButton(names[s.topic], callback_data=topic_callback(s.topic))] for s in shown]
+    return list_page(text(language, "topics_head"), lines, page, pages, len(summaries), "tp:", language, rows)
 
 
 DIGEST_CALLBACK = "dg"
@@ -475,11 +539,11 @@ def story_block(story: Story, number: int, language: str, terms: Sequence[str] =
     else:
         outlets = text(language, "outlets", count=story.outlets) if story.outlets > 1 else escape(lead.source or "?")
         meta = text(language, "story_many", count=len(story.articles), outlets=outlets, newest=story.newest.isoformat())
-    lines = [f"{number}. <b>{escape(_clip(lead.title, TITLE_LIMIT))}</b>\n<i>{meta}</i>"]
-    lines += [f"{n}) {highlight(_clip(bullet, BULLET_LIMIT), terms)}" for n, bullet in enumerate(story.bullets, 1)]
+    lines = [f"{number}. <b>{escape(clip(lead.title, TITLE_LIMIT))}</b>\n<i>{meta}</i>"]
+    lines += [f"{n}) {highlight(clip(bullet, BULLET_LIMIT), terms)}" for n, bullet in enumerate(story.bullets, 1)]
     lines += [text(language, "sources_differ", summary=escape(conflict.summary)) for conflict in story.conflicts]
     for article in story.articles[1:]:
-        lines.append(f"<i>{text(language, 'story_also')}: {article_meta(article)}</i> · {escape(_clip(article.title, 80))}")
+        lines.append(f"<i>{text(language, 'story_also')}: {article_meta(article)}</i> · {escape(clip(article.title, 80))}")
     while len(lines) > 1 and telegram_length("\n".join(lines)) > MESSAGE_LIMIT - 200:
         lines.pop()
     return "\n".join(lines)
@@ -543,8 +607,8 @@ def inline_brief(hit: Hit, bullets: int = 3) -> str:
 
 def inline_preview(hit: Hit) -> str:
     """An inline result's description: the bullet that matches."""
-    return _clip((hit.bullets or hit.article.bullets[:1] or (hit.article.source,))[0], 200)
+    return clip((hit.bullets or hit.article.bullets[:1] or (hit.article.source,))[0], 200)
 
 
 def inline_title(article: Article) -> str:
-    return f"{_clip(article.title, 120)} · {article.published:%Y-%m-%d}"
+    return f"{clip(article.title, 120)} · {article.published:%Y-%m-%d}"

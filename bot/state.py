@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlite_utils
 
+from retrieval.transaction import write_transaction
+
 ANSWER = "answer"  # payload: the question the message answers
 PROMPT = "prompt"  # payload: the command waiting for its argument
 KEPT_MESSAGES = 50_000  # the oldest remembered bot messages are forgotten beyond this
@@ -70,7 +72,7 @@ def settings(db: sqlite_utils.Database, chat_id: int) -> ChatSettings:
 
 
 def save_settings(db: sqlite_utils.Database, chosen: ChatSettings) -> None:
-    with db.atomic():
+    with write_transaction(db):
         db["chat_settings"].upsert(
             {"chat_id": chosen.chat_id, "timezone": chosen.timezone, "language": chosen.language, "changed": _now()},
             pk="chat_id",
@@ -79,7 +81,7 @@ def save_settings(db: sqlite_utils.Database, chosen: ChatSettings) -> None:
 
 def remember_message(db: sqlite_utils.Database, chat_id: int, message_id: int, kind: str, payload: str) -> None:
     """Remember what a bot message was (an answer to `payload`, a prompt for `payload`)."""
-    with db.atomic():
+    with write_transaction(db):
         db["bot_messages"].upsert(
             {"chat_id": chat_id, "message_id": message_id, "kind": kind, "payload": payload, "created": _now()},
             pk=("chat_id", "message_id"),
@@ -93,3 +95,12 @@ def recalled_message(db: sqlite_utils.Database, chat_id: int, message_id: int) -
         "SELECT kind, payload FROM bot_messages WHERE chat_id = ? AND message_id = ?", [chat_id, message_id]
     ).fetchone()
     return (row[0], row[1]) if row else None
+
+
+def move_chat(db: sqlite_utils.Database, old_id: int, new_id: int) -> None:
+    """A group became a supergroup: its settings and remembered messages move to the new id
+    (settings the new id already has win)."""
+    with write_transaction(db):
+        for table in ("chat_settings", "bot_messages"):
+            db.execute(f"UPDATE OR IGNORE {table} SET chat_id = ? WHERE chat_id = ?", [new_id, old_id])
+            db.execute(f"DELETE FROM {table} WHERE chat_id = ?", [old_id])

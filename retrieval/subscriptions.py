@@ -3,13 +3,22 @@
 A subscription's first delivery is the topic's few newest articles ("Recent"); it sets the
 subscription's cursor to the newest topic link (`article_topics.rowid`) at that moment. Every
 delivery after that carries every article linked to the topic past the cursor that the chat
-has not been sent, however many arrived, so nothing ingested between two runs is lost."""
+has not been sent, however many arrived, so nothing ingested between two runs is lost.
+
+A send cannot be made exactly-once, so each message is written to the outbox (chat, topic,
+uids) before it is sent and moved to the delivery log once Telegram confirms it. A message
+left in the outbox was interrupted (the process died, the connection dropped): `settle`
+decides its fate. A first ("Recent") message counts as sent, so Recent is never repeated;
+any later message's articles stay unsent and go out with the next delivery, so only the
+message in flight can come twice."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+
+import json
 
 import sqlite_utils
 
@@ -68,6 +77,21 @@ def ensure_tables(db: sqlite_utils.Database) -> None:
         pk=("chat_id", "topic", "uid"),
         if_not_exists=True,
     )
+    db["outbox"].create(
+        {"chat_id": int, "topic": str, "uids": str, "first": int, "created": str},
+        pk=("chat_id", "topic"),
+        if_not_exists=True,
+    )
+
+
+@dataclass(frozen=True)
+class Interrupted:
+    """A message written to the outbox whose send was never confirmed."""
+
+    chat_id: int
+    topic: str
+    uids: tuple[str, ...]
+    first: bool  # part of a subscription's first ("Recent") delivery
 
 
 def _now() -> str:
@@ -112,6 +136,7 @@ def unsubscribe(db: sqlite_utils.Database, chat_id: int, topic: str | None = Non
         ended = [s for s in for_chat(db, chat_id) if topic is None or s.topic == topic]
         for s in ended:
             db.execute("DELETE FROM subscriptions WHERE chat_id = ? AND topic = ?", [s.chat_id, s.topic])
+            db.execute("DELETE FROM outbox WHERE chat_id = ? AND topic = ?", [s.chat_id, s.topic])
     return ended
 
 
@@ -149,8 +174,20 @@ def unsent(db: sqlite_utils.Database, chat_id: int, topic: str, uids: Iterable[s
     return [uid for uid in uids if uid not in sent]
 
 
-def record_delivery(db: sqlite_utils.Database, chat_id: int, topic: str, uids: Iterable[str]) -> None:
-    """Log the articles of one sent message; call it once per message sent."""
+def intend(db: sqlite_utils.Database, chat_id: int, topic: str, uids: Iterable[str], first: bool) -> None:
+    """Write the message about to be sent to the outbox (one per subscription at a time)."""
+    with write_transaction(db):
+        db.execute(
+            "INSERT OR REPLACE INTO outbox (chat_id, topic, uids, first, created) VALUES (?, ?, ?, ?, ?)",
+            [chat_id, topic, json.dumps(list(uids)), int(first), _now()],
+        )
+
+
+def record_delivery(
+    db: sqlite_utils.Database, chat_id: int, topic: str, uids: Iterable[str], cursor: int | None = None
+) -> None:
+    """Log the articles of one sent message and clear it from the outbox, in one transaction;
+    a `cursor` (a first delivery's last message) is stored with them."""
     sent = _now()
     with write_transaction(db):
         for uid in uids:
@@ -158,6 +195,36 @@ def record_delivery(db: sqlite_utils.Database, chat_id: int, topic: str, uids: I
                 "INSERT OR IGNORE INTO deliveries (chat_id, topic, uid, sent) VALUES (?, ?, ?, ?)",
                 [chat_id, topic, uid, sent],
             )
+        if cursor is not None:
+            start_cursor(db, chat_id, topic, cursor)
+        db.execute("DELETE FROM outbox WHERE chat_id = ? AND topic = ?", [chat_id, topic])
+
+
+def interrupted(db: sqlite_utils.Database, chat_id: int | None = None, topic: str | None = None) -> list[Interrupted]:
+    """Messages left in the outbox: all, or one subscription's."""
+    rows = db.execute(
+        "SELECT chat_id, topic, uids, first FROM outbox WHERE (? IS NULL OR chat_id = ?) AND (? IS NULL OR topic = ?) "
+        "ORDER BY chat_id, topic",
+        [chat_id, chat_id, topic, topic],
+    )
+    return [Interrupted(row[0], row[1], tuple(json.loads(row[2])), bool(row[3])) for row in rows]
+
+
+def withdraw(db: sqlite_utils.Database, chat_id: int, topic: str) -> None:
+    """Telegram refused the message in the outbox: nothing was sent."""
+    with write_transaction(db):
+        db.execute("DELETE FROM outbox WHERE chat_id = ? AND topic = ?", [chat_id, topic])
+
+
+def settle(db: sqlite_utils.Database, message: Interrupted) -> None:
+    """Decide an interrupted message's fate. A first delivery's counts as sent, so Recent
+    never comes twice (the next run sends what Recent has left, then stores the cursor); a
+    later one's articles stay unsent, so they go out with the next delivery and nothing is
+    lost: the only repeat is that message, if Telegram had delivered it."""
+    with write_transaction(db):
+        if message.first:
+            record_delivery(db, message.chat_id, message.topic, message.uids)
+        withdraw(db, message.chat_id, message.topic)
 
 
 def _articles_in_order(db: sqlite_utils.Database, rowids: list[int]) -> list[Article]:
@@ -167,14 +234,18 @@ def _articles_in_order(db: sqlite_utils.Database, rowids: list[int]) -> list[Art
     return [found[rowid] for rowid in rowids if rowid in found]
 
 
-def recent(db: sqlite_utils.Database, topic: str, count: int = RECENT_COUNT) -> list[Article]:
-    """The topic's `count` newest articles, newest first."""
+def recent(
+    db: sqlite_utils.Database, topic: str, count: int = RECENT_COUNT, chat_id: int | None = None
+) -> list[Article]:
+    """The topic's `count` newest articles, newest first; with `chat_id`, less those the
+    chat was already sent for it (a first delivery cut short resumes, it does not restart)."""
     rows = db.execute(
-        "SELECT a.rowid FROM articles a JOIN article_topics t ON t.uid = a.uid WHERE t.topic = ? "
+        "SELECT a.rowid, a.uid FROM articles a JOIN article_topics t ON t.uid = a.uid WHERE t.topic = ? "
         "ORDER BY a.published DESC, a.rowid DESC LIMIT ?",
         [topic, count],
-    )
-    return _articles_in_order(db, [row[0] for row in rows])
+    ).fetchall()
+    wanted = set(unsent(db, chat_id, topic, [uid for _, uid in rows])) if chat_id is not None else None
+    return _articles_in_order(db, [rowid for rowid, uid in rows if wanted is None or uid in wanted])
 
 
 def topic_cursor(db: sqlite_utils.Database) -> int:
@@ -197,8 +268,32 @@ def pending(db: sqlite_utils.Database, subscription: Subscription) -> list[Artic
 
 def start_cursor(db: sqlite_utils.Database, chat_id: int, topic: str, cursor: int) -> None:
     """Mark the first delivery done: later ones start after `cursor`."""
-    with db.atomic():
+    with write_transaction(db):
         db.execute(
             "UPDATE subscriptions SET cursor = ? WHERE chat_id = ? AND topic = ? AND cursor IS NULL",
             [cursor, chat_id, topic],
         )
+
+
+def has_paused(db: sqlite_utils.Database, chat_id: int) -> bool:
+    """Whether any of the chat's subscriptions is paused."""
+    found = db.execute("SELECT 1 FROM subscriptions WHERE chat_id = ? AND paused != '' LIMIT 1", [chat_id])
+    return found.fetchone() is not None
+
+
+def resume_chat(db: sqlite_utils.Database, chat_id: int) -> list[Subscription]:
+    """Make every paused subscription of the chat active again; returns the resumed."""
+    with write_transaction(db):
+        resumed = [s for s in for_chat(db, chat_id) if s.paused]
+        db.execute("UPDATE subscriptions SET paused = '' WHERE chat_id = ?", [chat_id])
+    return [replace(s, paused="") for s in resumed]
+
+
+def move_chat(db: sqlite_utils.Database, old_id: int, new_id: int) -> list[Subscription]:
+    """A group became a supergroup: its subscriptions, delivery log and outbox move to the new
+    id (what the new id already has wins). Returns the subscriptions now under the new id."""
+    with write_transaction(db):
+        for table in ("subscriptions", "deliveries", "outbox"):
+            db.execute(f"UPDATE OR IGNORE {table} SET chat_id = ? WHERE chat_id = ?", [new_id, old_id])
+            db.execute(f"DELETE FROM {table} WHERE chat_id = ?", [old_id])
+    return for_chat(db, new_id)

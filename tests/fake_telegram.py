@@ -64,16 +64,29 @@ class FakeTelegram:
     members: dict[tuple[int, int], str] = field(default_factory=dict)
     channels: dict[str, int] = field(default_factory=dict)
     blocked: set[int] = field(default_factory=set)
+    migrated: dict[int, int] = field(default_factory=dict)  # a group's id: its supergroup's id
+    missing: set[int] = field(default_factory=set)  # chats Telegram no longer knows ("chat not found")
     files: dict[str, bytes] = field(default_factory=dict)
+    file_sizes_known: bool = True  # getFile tells the size (Telegram may not)
     updates: list[dict] = field(default_factory=list)
     sends_before_failure: int | None = None
     flood_waits: int = 0
+    latency: dict[int, float] = field(default_factory=dict)  # chat id: seconds each send to it takes
+    dropped_answers: int = 0  # the next sends are delivered, then the connection drops unanswered
     lock: threading.Condition = field(default_factory=threading.Condition)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
 
     def sent(self, *methods: str) -> list[Call]:
         with self.lock:
             return [call for call in self.calls if not methods or call.method in methods]
+
+    def take_dropped_answer(self) -> bool:
+        """Whether this send's answer is lost (counts one down)."""
+        with self.lock:
+            if self.dropped_answers <= 0:
+                return False
+            self.dropped_answers -= 1
+            return True
 
     def push_update(self, update: dict) -> None:
         with self.lock:
@@ -116,6 +129,15 @@ class FakeTelegram:
         chat_id = int(params["chat_id"])
         if chat_id in self.blocked:
             return self._error(403, "Forbidden: bot was blocked by the user")
+        if chat_id in self.missing:
+            return self._error(400, "Bad Request: chat not found")
+        if chat_id in self.migrated:
+            return 400, {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: group chat was upgraded to a supergroup chat",
+                "parameters": {"migrate_to_chat_id": self.migrated[chat_id]},
+            }
         if self.flood_waits > 0:
             self.flood_waits -= 1
             return 429, {
@@ -172,14 +194,10 @@ class FakeTelegram:
 
     def _getFile(self, params):
         file_id = params["file_id"]
-        return self._ok(
-            {
-                "file_id": file_id,
-                "file_unique_id": f"u{file_id}",
-                "file_size": len(self.files[file_id]),
-                "file_path": f"documents/{file_id}.txt",
-            }
-        )
+        found = {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_path": f"documents/{file_id}.txt"}
+        if self.file_sizes_known:
+            found["file_size"] = len(self.files[file_id])
+        return self._ok(found)
 
     def file_bytes(self, path: str) -> bytes | None:
         match = re.search(r"documents/(.+)\.txt$", path)
@@ -256,6 +274,11 @@ class FakeTelegramServer:
                     status, answer = 200, {"ok": True, "result": api.take_updates(int(params.get("offset") or 0), wait)}
                 else:
                     status, answer = api.handle(method, params)
+                    if method == "sendMessage":
+                        time.sleep(api.latency.get(int(params.get("chat_id") or 0), 0.0))
+                        if api.take_dropped_answer():
+                            self.close_connection = True
+                            return  # delivered, but the bot never hears back
                 self._send(status, json.dumps(answer).encode())
 
             def _send(self, status: int, payload: bytes) -> None:
@@ -348,13 +371,18 @@ def message_update(
     return {"update_id": next(_update_ids), "message": message(text, sender, chat, reply_to)}
 
 
-def document_update(file_id: str, file_name: str, caption: str, sender: dict | None = None, size: int = 100) -> dict:
+def document_update(
+    file_id: str, file_name: str, caption: str, sender: dict | None = None, size: int | None = 100
+) -> dict:
+    """A document message; `size` None: Telegram did not say the file's size."""
     body = message("", sender)
     del body["text"]
     body.pop("entities", None)
     body["caption"] = caption
     body["caption_entities"] = entities_of(caption)
-    body["document"] = {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": file_name, "file_size": size}
+    body["document"] = {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": file_name}
+    if size is not None:
+        body["document"]["file_size"] = size
     return {"update_id": next(_update_ids), "message": body}
 
 

@@ -33,6 +33,7 @@ from tests.fake_telegram import (
     user,
     visible_text,
 )
+from tests.loopback import loopback_bot
 
 ADMIN_ID = 4242
 GROUP = group_chat()
@@ -422,7 +423,7 @@ def test_a_failing_handler_is_logged_and_the_user_gets_a_short_apology(bot, seed
 
 
 def test_questions_beyond_the_rate_limit_get_one_notice_then_silence(seeded_library):
-    harness = make_harness(seeded_library, questions_per_minute=2)
+    harness = make_harness(seeded_library, requests_per_minute=2)
     try:
         for _ in range(2):
             assert numbered(only_reply(harness.send(message_update("rare earth magnets"))), 1)
@@ -432,7 +433,15 @@ def test_questions_beyond_the_rate_limit_get_one_notice_then_silence(seeded_libr
         harness.close()
 
 
-def test_owner_ingests_an_uploaded_export(bot, seeded_library):
+@pytest.fixture
+def uploads(seeded_library):
+    """Uploads are downloaded over HTTP: the real Application against the loopback Bot API."""
+    with loopback_bot(seeded_library, admins=frozenset({ADMIN_ID})) as harness:
+        yield harness
+
+
+def test_owner_ingests_an_uploaded_export(uploads, seeded_library):
+    bot = uploads
     before = len(seeded_library.latest(1000))
     bot.api.files["f1"] = VALID_EXPORT.encode()
     owner = user(ADMIN_ID)
@@ -442,7 +451,8 @@ def test_owner_ingests_an_uploaded_export(bot, seeded_library):
     assert "回收" in only_reply(bot.send(message_update("/latest 1")))
 
 
-def test_invalid_upload_writes_nothing_and_says_where(bot, seeded_library):
+def test_invalid_upload_writes_nothing_and_says_where(uploads, seeded_library):
+    bot = uploads
     before = len(seeded_library.latest(1000))
     bot.api.files["f2"] = VALID_EXPORT.replace("Test Wire· 2026-03-01 09:30", "yesterday").encode()
     text = only_reply(bot.send(document_update("f2", "bad.txt", "/ingest", sender=user(ADMIN_ID))))

@@ -200,3 +200,19 @@ def test_a_topic_deep_link_is_a_safe_start_payload_that_names_the_topic(topic):
 
 def test_a_start_payload_that_is_not_a_topic_names_none():
     assert render.topic_from_deep_link("hello") is None and render.topic_from_deep_link("topic_%%") is None
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        "\n".join(f"• <b>topic {n}</b> – {n} articles" for n in range(2000)),  # many lines
+        "<b>" + "稀土 & magnets " * 1000 + "</b>",  # one line longer than a message
+    ],
+    ids=["many lines", "one long line"],
+)
+def test_split_messages_splits_a_single_block_too_long_for_one_message(block):
+    messages = render.split_messages(["<b>Head</b>", block])
+    assert len(messages) > 1
+    for message in messages:
+        assert telegram_html_problems(message) == [], message[:200]
+    assert "".join(visible_text(m).replace("\n", "") for m in messages) == visible_text("<b>Head</b>" + block).replace("\n", "")

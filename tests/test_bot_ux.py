@@ -251,13 +251,15 @@ def test_group_members_cannot_use_the_subscribe_buttons(bot, seeded_library):
 
 
 def test_a_paused_subscription_says_how_to_resume_and_resuming_keeps_its_time(bot, seeded_library):
-    bot.send(message_update("/subscribe 钕 weekly wed 21:00"))
-    subscriptions.pause_chat(seeded_library.db, 1001, "Forbidden: bot was blocked by the user")
-    listing = only_message(bot.send(message_update("/subscriptions")))
+    group = group_chat(-100321)
+    bot.api.members[(group["id"], 1001)] = "administrator"
+    bot.send(message_update("/subscribe 钕 weekly wed 21:00", chat=group))
+    subscriptions.pause_chat(seeded_library.db, group["id"], "Bad Request: chat not found")
+    listing = only_message(bot.send(message_update("/subscriptions", chat=group)))
     assert "paused; <code>/subscribe 钕</code> resumes it" in listing.text
     assert "21:00 (Asia/Shanghai)" in listing.text
-    bot.send(message_update("/subscribe 钕"))
-    [resumed] = subscriptions.for_chat(seeded_library.db, 1001)
+    bot.send(message_update("/subscribe 钕", chat=group))
+    [resumed] = subscriptions.for_chat(seeded_library.db, group["id"])
     assert (resumed.paused, resumed.frequency, resumed.weekday, resumed.at) == ("", "weekly", 2, "21:00")
 
 
