@@ -38,7 +38,7 @@ ADMIN_COMMANDS = frozenset({"subscribe", "subscriptions", "unsubscribe", "settin
 
 EXAMPLES = {
     ENGLISH: (
-        "How much is the US–Australia rare earth deal worth?",
+        "How much is the US–Australia rare earth agreement worth?",
         "What did the G7 rare earth alliance plan?",
         "How reliant is the US on tungsten imports?",
     ),

@@ -69,31 +69,50 @@ def question_terms(
 
 def coverage(terms: list[QuestionTerm], passage: np.ndarray) -> float:
     """The share of the question's specific weight that these token ids carry."""
-    return best_coverage(terms, [(passage, passage[:0], np.zeros(0, dtype=np.int64))])
+    empty = np.zeros(0, dtype=np.int64)
+    return float(passage_coverage(terms, [passage], empty, empty, np.zeros(1, dtype=np.int64))[0])
 
 
 def best_coverage(terms: list[QuestionTerm], articles: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> float:
     """The largest coverage of any one passage, with its article's title, among articles given
     as (title ids, every bullet's ids in a row, each bullet's length)."""
-    weights = np.array([term.weight for term in terms])
+    articles = list(articles)
+    if not articles:
+        return 0.0
+    ids = np.concatenate([bullet_ids for _, bullet_ids, _ in articles])
+    lengths = np.concatenate([lengths for _, _, lengths in articles])
+    counts = np.array([len(lengths) for _, _, lengths in articles])
+    return float(passage_coverage(terms, [title for title, _, _ in articles], ids, lengths, counts).max())
+
+
+def passage_coverage(
+    terms: list[QuestionTerm], titles: list[np.ndarray], ids: np.ndarray, lengths: np.ndarray, counts: np.ndarray
+) -> np.ndarray:
+    """For each article, the largest share of the question's specific weight that one of its
+    passages carries together with its title (the title alone when it has no bullets). Articles
+    are given as their titles' token ids, all their bullets' ids in a row, each bullet's length,
+    and each article's number of bullets; one numpy pass over all of them."""
+    weights = np.array([term.weight for term in terms], dtype=float)
     total = float(weights.sum())
     if total <= 0:
-        return 1.0
-    ids = np.concatenate([term.ids for term in terms]) if terms else np.zeros(0, dtype=np.int64)
+        return np.ones(len(titles))
+    term_ids = np.concatenate([term.ids for term in terms]) if terms else np.zeros(0, dtype=np.int64)
     owner = np.repeat(np.arange(len(terms)), [len(term.ids) for term in terms])
-    order = np.argsort(ids)
-    ids, owner = ids[order], owner[order]
-    best = 0.0
-    for title, bullet_ids, lengths in articles:
-        in_title = np.zeros(len(terms), dtype=bool)
-        in_title[_owners(title, ids, owner)] = True
-        held = np.zeros((max(len(lengths), 1), len(terms)), dtype=bool)
-        held |= in_title
+    order = np.argsort(term_ids)
+    term_ids, owner = term_ids[order], owner[order]
+    in_title = np.zeros((len(titles), len(terms)), dtype=bool)
+    for article, title in enumerate(titles):
+        in_title[article, _owners(title, term_ids, owner)] = True
+    article_of = np.repeat(np.arange(len(titles)), counts)
+    held = in_title[article_of]
+    if len(term_ids) and len(ids):
         bullet_of = np.repeat(np.arange(len(lengths)), lengths)
-        at = np.searchsorted(ids, bullet_ids)
-        found = (at < len(ids)) & (ids[np.minimum(at, len(ids) - 1)] == bullet_ids) if len(ids) else at < 0
+        at = np.searchsorted(term_ids, ids)
+        found = (at < len(term_ids)) & (term_ids[np.minimum(at, len(term_ids) - 1)] == ids)
         held[bullet_of[found], owner[at[found]]] = True
-        best = max(best, float((held @ weights).max()) / total)
+    best = (in_title @ weights) / total
+    if len(lengths):
+        np.maximum.at(best, article_of, (held @ weights) / total)
     return best
 
 

@@ -19,8 +19,8 @@ from .coverage import (
     EVIDENCE_HITS,
     MISSING_MAX,
     QuestionTerm,
-    best_coverage,
     missing_share,
+    passage_coverage,
     question_terms,
 )
 from .index import Index
@@ -104,9 +104,9 @@ def search(
     limit = max(k * CANDIDATE_FACTOR, POOL, DATE_CANDIDATES if scope else 0)
     bridge = translator is not None
     ranked, weights = candidates(db, index, tokenize, content, tokens, weights, limit, allowed, bridge, k)
-    hits, evidence = best_hits(db, ranked, weights, index, scope, k, question_wants(text))
     terms = question_terms(index, groups, _frequency(tokenize))
-    answered = bool(hits) and missing_share(terms) < MISSING_MAX and evidence_coverage(terms, hits, evidence) >= COVERAGE_MIN
+    hits, evidence = best_hits(db, ranked, weights, index, scope, k, question_wants(text), terms)
+    answered = bool(hits) and missing_share(terms) < MISSING_MAX and evidence_coverage(hits, evidence) >= COVERAGE_MIN
     return Answer(text, hits, notes, strong_terms(weights), answered)
 
 
@@ -114,15 +114,10 @@ def _frequency(tokenize: Tokenize) -> Callable[[str], int] | None:
     return getattr(tokenize, "frequency", None)
 
 
-def evidence_coverage(terms: list[QuestionTerm], hits: Sequence[Hit], evidence: Evidence) -> float:
-    """How much of the question the best passage of the first hits carries (see coverage)."""
+def evidence_coverage(hits: Sequence[Hit], evidence: Evidence) -> float:
+    """How much of the question the best passage (with its title) of the first hits carries."""
     at = {rowid: i for i, rowid in enumerate(evidence.rowids)}
-    positions = [at[hit.article.rowid] for hit in hits[:EVIDENCE_HITS]]
-    articles = []
-    for i in positions:
-        bullets, _ = evidence.bullets(i)
-        articles.append((evidence.titles[i], bullets.ids, bullets.lengths))
-    return best_coverage(terms, articles)
+    return max((float(evidence.coverage[at[hit.article.rowid]]) for hit in hits[:EVIDENCE_HITS]), default=0.0)
 
 
 RARE_SHARE = 0.1  # a word in at most this share of documents is rare enough to mark
@@ -178,6 +173,7 @@ class Evidence:
     best: np.ndarray
     second: np.ndarray
     titles: list[np.ndarray]
+    coverage: np.ndarray  # the share of the question's specific weight its best passage carries
 
     def bullets(self, i: int) -> tuple[BulletIds, np.ndarray]:
         """Candidate i's bullets and their scores."""
@@ -190,7 +186,9 @@ class Evidence:
         self._token_starts = np.concatenate(([0], np.cumsum(self.lengths)))
 
 
-def passage_evidence(ranked: Sequence[tuple[int, float]], weights: Mapping[str, float], index: Index) -> Evidence:
+def passage_evidence(
+    ranked: Sequence[tuple[int, float]], weights: Mapping[str, float], index: Index, terms: list[QuestionTerm]
+) -> Evidence:
     """Score every passage (bullet or prose sentence) of the candidates, with the corpus's idf
     and average passage length, in one numpy batch."""
     rowids = [rowid for rowid, _ in ranked]
@@ -199,8 +197,9 @@ def passage_evidence(ranked: Sequence[tuple[int, float]], weights: Mapping[str, 
     scores = passage_scores(ids, lengths, index.term_weights(weights), index.bullets.average_length())
     best, second = _two_best(scores, counts)
     title_ids, title_lengths, _ = index.titles.many(positions)
-    titles = np.split(title_ids, np.cumsum(title_lengths)[:-1])
-    return Evidence(rowids, ids, lengths, scores, counts, best, second, titles)
+    titles = np.split(title_ids, np.cumsum(title_lengths)[:-1]) if rowids else []
+    covered = passage_coverage(terms, titles, ids, lengths, counts)
+    return Evidence(rowids, ids, lengths, scores, counts, best, second, titles, covered)
 
 
 def _two_best(scores: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -226,11 +225,12 @@ def best_hits(
     scope: DateScope | None,
     k: int,
     wants: Wants,
+    terms: list[QuestionTerm],
 ) -> tuple[list[Hit], Evidence]:
     """Rank the candidates by their evidence: the best passage (one bullet that holds the
     question beats question words scattered over a long report), the next best, the title and
     the article as a whole; weigh by date; fold repeated stories; pick each hit's bullets."""
-    evidence = passage_evidence(ranked, weights, index)
+    evidence = passage_evidence(ranked, weights, index, terms)
     articles_scores = np.array([article for _, article in ranked])
     score = (ARTICLE_MIX * articles_scores + evidence.best + SECOND_PASSAGE_MIX * evidence.second).tolist()
     if scope and not scope.filter:

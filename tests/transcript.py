@@ -8,6 +8,7 @@ brackets. The README's Telegram section shows this output.
 from __future__ import annotations
 
 import tempfile
+import re
 import textwrap
 from pathlib import Path
 
@@ -21,9 +22,9 @@ READER = user(1001, "en", "Ana")
 
 
 def shown(call: Call) -> str:
-    """A message as the reader sees it: text without tags, then its buttons."""
+    """A message as the reader sees it: bold as **…**, other tags dropped, then its buttons."""
     lines = []
-    for paragraph in visible_text(call.text).splitlines():
+    for paragraph in visible_text(re.sub(r"<b>(.*?)</b>", r"**\1**", call.text)).splitlines():
         lines += textwrap.wrap(paragraph, WIDTH - 6) or [""]
     markup = call.params.get("reply_markup") or {}
     for row in markup.get("inline_keyboard", []):
@@ -64,7 +65,7 @@ def transcript(library: Library) -> str:
             return calls
 
         say("/start")
-        [answer] = [c for c in say("How much is the US–Australia rare earth deal worth?") if c.method == "sendMessage"]
+        [answer] = [c for c in say("How much is the US–Australia rare earth agreement worth?") if c.method == "sendMessage"]
         say("And who signed it?", reply_to=answer)
         [topics] = [c for c in say("/subscribe") if c.method == "sendMessage"]
         [how_often] = [c for c in tap(topics, "neodymium (钕)") if c.method == "sendMessage"]
