@@ -103,7 +103,7 @@ def search(
         allowed = None
     limit = max(k * CANDIDATE_FACTOR, POOL, DATE_CANDIDATES if scope else 0)
     bridge = translator is not None
-    ranked, weights = candidates(db, index, tokenize, content, tokens, weights, limit, allowed, bridge, k)
+    ranked, weights = candidates(index, content, tokens, weights, limit, allowed, bridge, k)
     terms = question_terms(index, groups, _frequency(tokenize))
     hits, evidence = best_hits(db, ranked, weights, index, scope, k, question_wants(text), terms)
     answered = bool(hits) and missing_share(terms) < MISSING_MAX and evidence_coverage(hits, evidence) >= COVERAGE_MIN
@@ -139,9 +139,7 @@ def strong_terms(weights: Mapping[str, float]) -> tuple[str, ...]:
 
 
 def candidates(
-    db: sqlite_utils.Database,
     index: Index,
-    tokenize: Tokenize,
     content: str,
     tokens: Sequence[str],
     weights: dict[str, float],
@@ -154,7 +152,7 @@ def candidates(
     with the corpus bridge, the first pass's best articles lend terms of the other language."""
     ranked = top_documents(index, ranking_weights(index, weights, tokens), limit, allowed)
     if bridge and ranked and needs_feedback(content, ranked, k):
-        weights = merge_weights(weights, _feedback(db, ranked, tokens, index, tokenize, content))
+        weights = merge_weights(weights, _feedback(ranked, tokens, index, content))
         ranked = top_documents(index, ranking_weights(index, weights, tokens), limit, allowed)
     return ranked, weights
 
@@ -325,14 +323,7 @@ def needs_feedback(content: str, ranked: Sequence[tuple[int, float]], k: int) ->
     return has_cjk(content) or len(ranked) < k
 
 
-def _feedback(
-    db: sqlite_utils.Database,
-    ranked: Sequence[tuple[int, float]],
-    tokens: Sequence[str],
-    index: Index,
-    tokenize: Tokenize,
-    content: str,
-) -> dict[str, float]:
+def _feedback(ranked: Sequence[tuple[int, float]], tokens: Sequence[str], index: Index, content: str) -> dict[str, float]:
     """Other-language terms from the best first-pass articles: English bullets for a Chinese
     question, Chinese titles for an English one."""
     best = [rowid for rowid, _ in ranked[:FEEDBACK_DOCUMENTS]]

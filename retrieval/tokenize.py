@@ -74,7 +74,8 @@ def stem(word: str) -> str:
 
 
 def stem_all(words: Iterable[str]) -> list[str]:
-    """The stems of many plain words at once (no possessives to cut): one call into the stemmer."""
+    """The stems of many plain words at once (no possessives to cut), in no particular order:
+    one call into the stemmer, for building word sets."""
     return _stemmer().stemWords([word for word in words if len(word) > 3 and word.isalpha()]) + [
         word for word in words if len(word) <= 3 or not word.isalpha()
     ]
