@@ -48,15 +48,19 @@ class Entry:
 
 
 def parse_glossary(text: str) -> list[Entry]:
-    """Entries from TSV lines `中文|别名<TAB>english|alias[<TAB>weight]`; `#` starts a comment."""
+    """Entries from TSV lines `中文|别名<TAB>english|alias[<TAB>weight]`; `#` starts a comment.
+    A weight that is not a number raises ValueError naming the line."""
     entries = []
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         columns = line.rstrip("\n").split("\t")
         chinese = tuple(t.strip() for t in columns[0].split("|") if t.strip())
         english = tuple(t.strip() for t in columns[1].split("|") if t.strip()) if len(columns) > 1 else ()
-        weight = float(columns[2]) if len(columns) > 2 and columns[2].strip() else GLOSSARY_WEIGHT
+        try:
+            weight = float(columns[2]) if len(columns) > 2 and columns[2].strip() else GLOSSARY_WEIGHT
+        except ValueError:
+            raise ValueError(f"line {number}: the weight {columns[2].strip()!r} is not a number") from None
         if chinese and english:
             entries.append(Entry(chinese, english, weight))
     return entries
@@ -88,7 +92,10 @@ def configured_entries(setting: str | None = None) -> tuple[Entry, ...]:
         raise BriefbotError(f"{path}: no such glossary file ({GLOSSARY_SETTING}; use 'none' for no glossary)") from None
     except (OSError, UnicodeDecodeError) as error:
         raise BriefbotError(f"{path}: cannot read the glossary ({GLOSSARY_SETTING}): {error}") from None
-    return tuple(parse_glossary(text))
+    try:
+        return tuple(parse_glossary(text))
+    except ValueError as error:
+        raise BriefbotError(f"{path}: {error} ({GLOSSARY_SETTING})") from None
 
 
 def glossary_words(entries: Iterable[Entry] | None = None) -> list[str]:

@@ -138,8 +138,9 @@ class Index:
     def words(self, ids: Iterable[int]) -> list[str]:
         """The tokens of vocabulary ids."""
         if self._vocabulary is None:
-            words = [""] * len(self.retriever.vocab_dict)
-            for word, token_id in self.retriever.vocab_dict.items():
+            vocabulary = self.retriever.vocab_dict if self.retriever is not None else {}
+            words = [""] * len(vocabulary)
+            for word, token_id in vocabulary.items():
                 words[token_id] = word
             self._vocabulary = words
         return [self._vocabulary[i] for i in ids]

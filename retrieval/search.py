@@ -88,7 +88,8 @@ def search(
     if scope:
         if not informative(index, tokenize(rest)):  # only a time: list it, and say what "latest" meant
             notes.extend(scope.notes)
-            return Answer(text, dated_hits(db, scope, k, notes), notes)
+            hits = dated_hits(db, scope, k, notes)
+            return Answer(text, hits, notes, answered=bool(hits))
         if not scope.recent:  # "最近" on a subject only leans towards the newest: nothing to explain
             notes.extend(scope.notes)
     tokens = tokenize(content)
@@ -190,12 +191,15 @@ def passage_evidence(
     """Score every passage (bullet or prose sentence) of the candidates, with the corpus's idf
     and average passage length, in one numpy batch."""
     rowids = [rowid for rowid, _ in ranked]
+    if not rowids or index.bullets is None or index.titles is None:  # nothing found, or nothing indexed
+        nothing = np.zeros(0, dtype=np.int64)
+        return Evidence([], nothing, nothing, np.zeros(0), nothing, np.zeros(0), np.zeros(0), [], np.zeros(0))
     positions = [index.position(rowid) for rowid in rowids]
     ids, lengths, counts = index.bullets.many(positions)
     scores = passage_scores(ids, lengths, index.term_weights(weights), index.bullets.average_length())
     best, second = _two_best(scores, counts)
     title_ids, title_lengths, _ = index.titles.many(positions)
-    titles = np.split(title_ids, np.cumsum(title_lengths)[:-1]) if rowids else []
+    titles = np.split(title_ids, np.cumsum(title_lengths)[:-1])
     covered = passage_coverage(terms, titles, ids, lengths, counts)
     return Evidence(rowids, ids, lengths, scores, counts, best, second, titles, covered)
 

@@ -104,3 +104,9 @@ def test_a_prose_article_is_not_everyones_first_answer(seeded_library):
     questions = ["老美自己的稀土加工能力占全球多少", "美国哪些军工企业缺稀土", "日本对中国稀土依赖"]
     firsts = {seeded_library.ask(question).hits[0].article.title for question in questions}
     assert len(firsts) == len(questions)
+
+
+def test_an_empty_corpus_answers_nothing_without_failing(fresh_library):
+    for question in ("稀土出口管制", "rare eath", "最近的消息"):
+        answer = fresh_library.ask(question)
+        assert answer.hits == [] and not answer.answered

@@ -261,3 +261,12 @@ def test_an_owners_glossary_file_replaces_the_bundled_one(tmp_path):
     path.write_text("# mine\n大豆\tsoybean|soybeans\n", encoding="utf-8")
     entries = configured_entries(str(path))
     assert [(e.chinese, e.english) for e in entries] == [(("大豆",), ("soybean", "soybeans"))]
+
+
+def test_a_glossary_with_a_bad_weight_names_the_line(db_path, tmp_path, monkeypatch):
+    path = tmp_path / "mine.tsv"
+    path.write_text("# mine\n稀土\trare earth\tabc\n", encoding="utf-8")
+    monkeypatch.setenv("BRIEFBOT_GLOSSARY", str(path))
+    result = CliRunner().invoke(cli, ["ask", "稀土", "--db", db_path])
+    assert result.exit_code == 2
+    assert result.output == f"Error: {path}: line 2: the weight 'abc' is not a number (BRIEFBOT_GLOSSARY)\n"
