@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import logging
 import os
 import re
 import sqlite3
@@ -29,6 +30,7 @@ _LEADING = re.compile(r"^(?:to |a |an |the |one's |sb's |sth )+")
 _ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
 
 Tokenize = Callable[[str], list[str]]
+logger = logging.getLogger(__name__)
 
 
 def senses(definition: str) -> list[str]:
@@ -52,20 +54,30 @@ class Dictionary:
     def __init__(self, tokenize: Tokenize) -> None:
         self._tokenize = tokenize
         self._conn: sqlite3.Connection | None = None
+        self._unavailable = False
         self._lock = threading.Lock()
 
-    def _connection(self) -> sqlite3.Connection | None:
-        if self._conn is None:
+    def _rows(self, sql: str, parameters: list) -> list[tuple]:
+        """The rows a query over the table returns; none when the table cannot be built or read
+        (a read-only or full cache folder, a damaged file): answers go on without translations,
+        and the log says so once."""
+        if self._unavailable:
+            return []
+        try:
             with self._lock:
                 if self._conn is None:
                     table = _cedict_table(self._tokenize)
                     self._conn = sqlite3.connect(f"file:{table}?mode=ro", uri=True, check_same_thread=False)
-        return self._conn
+            return self._conn.execute(sql, parameters).fetchall()
+        except (OSError, sqlite3.Error) as error:
+            self._unavailable = True
+            logger.warning("the CC-CEDICT dictionary is unavailable (%s); answering without it", error)
+            return []
 
     @lru_cache(maxsize=1 << 14)
     def english(self, chinese: str) -> tuple[tuple[str, ...], ...]:
         """The index tokens of each sense of a simplified Chinese word, first sense first."""
-        rows = self._connection().execute("SELECT tokens FROM zh WHERE word = ? ORDER BY rank", [chinese])
+        rows = self._rows("SELECT tokens FROM zh WHERE word = ? ORDER BY rank", [chinese])
         return tuple(tuple(row[0].split()) for row in rows)
 
     def parts(self, chinese: str) -> list[str]:
@@ -86,7 +98,7 @@ class Dictionary:
     def chinese(self, tokens: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
         """The Chinese words with a sense whose index tokens are exactly `tokens`, and that
         sense's place in their entry (0 for the first), likeliest first."""
-        rows = self._connection().execute(
+        rows = self._rows(
             "SELECT word, min(rank) FROM zh WHERE tokens = ? GROUP BY word ORDER BY min(rank), length(word) DESC",
             [" ".join(tokens)],
         )
@@ -118,13 +130,16 @@ def _cedict_table(tokenize: Tokenize) -> Path:
                 if tokens:
                     rows.append((word, rank, " ".join(tokens)))
     staging = table.with_name(f"{table.name}.tmp-{os.getpid()}")
-    with contextlib.closing(sqlite3.connect(staging)) as conn:
-        conn.execute("CREATE TABLE zh (word TEXT, rank INTEGER, tokens TEXT)")
-        conn.executemany("INSERT INTO zh VALUES (?, ?, ?)", rows)
-        conn.execute("CREATE INDEX zh_word ON zh(word)")
-        conn.execute("CREATE INDEX zh_tokens ON zh(tokens)")
-        conn.commit()
-    os.replace(staging, table)
+    try:
+        with contextlib.closing(sqlite3.connect(staging)) as conn:
+            conn.execute("CREATE TABLE zh (word TEXT, rank INTEGER, tokens TEXT)")
+            conn.executemany("INSERT INTO zh VALUES (?, ?, ?)", rows)
+            conn.execute("CREATE INDEX zh_word ON zh(word)")
+            conn.execute("CREATE INDEX zh_tokens ON zh(tokens)")
+            conn.commit()
+        os.replace(staging, table)
+    finally:
+        staging.unlink(missing_ok=True)  # a full disk leaves no half-written table behind
     return table
 
 

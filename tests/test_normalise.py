@@ -80,3 +80,14 @@ def test_a_real_word_the_corpus_lacks_is_not_corrected_into_another(seeded_libra
 def test_misspelt_and_traditional_questions_find_what_their_clean_twins_find(seeded_library, typed, clean):
     found = [hit.article.title for hit in seeded_library.ask(typed).hits[:3]]
     assert found == [hit.article.title for hit in seeded_library.ask(clean).hits[:3]]
+
+
+def test_a_damaged_dictionary_cache_means_no_translations_not_a_failure(tmp_path, monkeypatch, caplog):
+    from retrieval import lexicon
+
+    damaged = tmp_path / "cedict.sqlite"
+    damaged.write_bytes(b"not a database at all" * 100)
+    monkeypatch.setattr(lexicon, "_cedict_table", lambda tokenize: damaged)
+    dictionary = lexicon.Dictionary(Tokenizer())
+    assert dictionary.english("储量") == () and dictionary.chinese(("export",)) == ()
+    assert "CC-CEDICT dictionary is unavailable" in caplog.text
