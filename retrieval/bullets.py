@@ -4,12 +4,12 @@ the bullets that answer it. Works on the vocabulary ids the index keeps for ever
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from .index import B, K1, Index
+from .index import B, K1
 from .models import Article
 from .wants import Wants, direction_of, figures_in
 
@@ -21,7 +21,6 @@ DIRECTION_BONUS = 1.5  # a bullet that goes the asked way ("fell" for "which fel
 DIRECTION_PENALTY = 0.5  # ... and one that goes the other way
 MAX_BULLETS = 3
 
-Tokenize = Callable[[str], list[str]]
 
 _FIGURE = re.compile(r"\d")
 
@@ -41,15 +40,6 @@ class BulletIds:
         """The ids of one bullet, as an array."""
         start = int(self.lengths[:bullet].sum())
         return self.ids[start : start + int(self.lengths[bullet])]
-
-
-def bullet_ids(article: Article, index: Index, tokenize: Tokenize) -> BulletIds:
-    """The article's bullets as the index holds them; tokenized afresh if it does not."""
-    indexed = index.bullet_ids(article.rowid)
-    if indexed is not None:
-        return BulletIds(*indexed)
-    tokenized = [tokenize(bullet) for bullet in article.bullets]
-    return BulletIds(index.ids_of([t for tokens in tokenized for t in tokens]), np.array([len(t) for t in tokenized]))
 
 
 def bullet_scores(articles: Sequence[BulletIds], term_weights: np.ndarray, average_length: float) -> list[np.ndarray]:
@@ -74,21 +64,6 @@ def passage_scores(ids: np.ndarray, lengths: np.ndarray, term_weights: np.ndarra
     bullet, token = np.divmod(pairs, width)
     norm = K1 * (1 - B + B * lengths[bullet] / average_length)
     return np.bincount(bullet, term_weights[token] * counts / (counts + norm), minlength=len(lengths))
-
-
-def pick_bullets(
-    articles: Sequence[Article],
-    weights: Mapping[str, float],
-    index: Index,
-    tokenize: Tokenize,
-    limit: int = MAX_BULLETS,
-    wants: Wants = Wants(),
-) -> list[tuple[str, ...]]:
-    """For each article, the bullets that best match the question (token weights), best first."""
-    terms = [bullet_ids(article, index, tokenize) for article in articles]
-    average = index.bullets.average_length() if index.bullets is not None else 1.0
-    scores = bullet_scores(terms, index.term_weights(weights), average)
-    return [choose(article, *each, limit, wants) for article, *each in zip(articles, terms, scores)]
 
 
 def choose(article: Article, terms: BulletIds, scores: np.ndarray, limit: int, wants: Wants) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ from .dates import DateScope, date_weight, find_date_phrase, resolve, strip_phra
 from .expand import FEEDBACK_DOCUMENTS, Translator, feedback_terms, merge_weights
 from .bullets import MAX_BULLETS, BulletIds, choose, passage_scores
 from .coverage import (
+    CORPUS_WIDE_SHARE,
     COVERAGE_MIN,
     EVIDENCE_HITS,
     MISSING_MAX,
@@ -37,7 +38,6 @@ POOL = 15  # candidates whose passages are scored (40 measured no better on dev,
 ARTICLE_MIX = 1.0  # the article's BM25 as a whole, beside its best passages
 SECOND_PASSAGE_MIX = 0.3  # the next best passage: a second bullet on the question
 DATE_CANDIDATES = 50
-COMMON_SHARE = 0.5
 RANKING_PRUNE_SHARE = 0.8
 RANKING_EXPANSION_TERMS = 10
 STRONG_WEIGHT = 0.5
@@ -296,7 +296,7 @@ def ranking_weights(index: Index, weights: Mapping[str, float], asked: Sequence[
 
 def informative(index: Index, tokens: Sequence[str]) -> bool:
     """Whether a question says more than what most of the corpus is about ("稀土 news")."""
-    return any(index.document_frequency(token) < index.size * COMMON_SHARE for token in tokens)
+    return any(index.document_frequency(token) < index.size * CORPUS_WIDE_SHARE for token in tokens)
 
 
 def dated_hits(db: sqlite_utils.Database, scope: DateScope, k: int, notes: list[Note]) -> list[Hit]:

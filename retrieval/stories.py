@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from .expand import Glossary
 from .index import Index
-from .models import Article, Hit, Sighting
+from .models import Article
 from .tokenize import ENGLISH_STOP_WORDS
 
 Tokenize = Callable[[str], list[str]]
@@ -679,15 +679,3 @@ def _lead(members: Sequence[Article], ranked: Sequence[str]) -> Article:
 
 def _jaccard(left: set[str], right: set[str]) -> float:
     return len(left & right) / len(left | right) if left and right else 0.0
-
-
-def fold_hits(hits: Sequence[Hit], storyteller: Storyteller, limit: int | None = None) -> list[Hit]:
-    """Hits in rank order with each later article of a story folded into the first (best) hit
-    of that story, which names it in `also`; at most `limit` hits."""
-    groups = storyteller.groups([hit.article for hit in hits])
-    folded = []
-    for positions in groups:
-        best = hits[positions[0]]
-        seen = tuple(Sighting(hits[p].article.title, hits[p].article.source, hits[p].article.published) for p in positions[1:])
-        folded.append(Hit(best.article, best.score, best.bullets, best.also + seen, best.marks))
-    return folded[:limit] if limit is not None else folded

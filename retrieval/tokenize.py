@@ -18,7 +18,7 @@ import sqlite3
 import tempfile
 import threading
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -73,12 +73,10 @@ def stem(word: str) -> str:
     return _stemmer().stemWord(word)
 
 
-def stem_all(words: Iterable[str]) -> list[str]:
-    """The stems of many plain words at once (no possessives to cut), in no particular order:
-    one call into the stemmer, for building word sets."""
-    return _stemmer().stemWords([word for word in words if len(word) > 3 and word.isalpha()]) + [
-        word for word in words if len(word) <= 3 or not word.isalpha()
-    ]
+def stem_all(words: Sequence[str]) -> list[str]:
+    """The stems of many plain words (no possessives to cut), in order: one call into the stemmer."""
+    stems = _stemmer().stemWords(list(words))
+    return [stemmed if len(word) > 3 and word.isalpha() else word for word, stemmed in zip(words, stems)]
 
 
 @lru_cache(maxsize=1)

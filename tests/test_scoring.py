@@ -6,10 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from retrieval import benchmark, parse_file, store
-from retrieval.bullets import pick_bullets
+from retrieval import benchmark, parse_file
 from retrieval.index import build_index
-from retrieval.models import Article
 from retrieval.scoring import top_documents
 from retrieval.tokenize import Tokenizer
 
@@ -75,12 +73,3 @@ def test_top_documents_of_unknown_or_empty_questions_is_empty(synthetic_index):
     assert top_documents(synthetic_index, {}, 5) == []
     assert top_documents(synthetic_index, {"nosuchtokenanywhere": 1.0}, 5) == []
     assert top_documents(synthetic_index, {"rare": 1.0}, 0) == []
-
-
-def test_bullets_are_picked_alike_whether_or_not_the_index_holds_the_article(seeded_library):
-    index, tokenize = seeded_library.index(), seeded_library.tokenizer
-    weights = {token: 1.0 for token in tokenize("gallium germanium export ban 出口")}
-    for rowid, article in store.all_articles(seeded_library.db)[:20]:
-        outside = Article(article.title, article.source, article.published, article.bullets)
-        assert outside.rowid is None
-        assert pick_bullets([article], weights, index, tokenize) == pick_bullets([outside], weights, index, tokenize)

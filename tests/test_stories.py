@@ -160,17 +160,3 @@ def test_years_and_bare_counts_are_not_figures(text):
 
 def test_dates_in_either_language_are_the_same_day():
     assert mentioned_days("a roadmap by December 1") == mentioned_days("在12月1日前提交") == {"12-01"}
-
-
-def test_hits_in_rank_order_fold_each_story_into_its_best_hit(corpus):
-    from retrieval.models import Hit
-    from retrieval.stories import fold_hits
-
-    articles, groups, storyteller = corpus
-    putin = story_of(groups, "普京下死命令", "2025-11-07")
-    japan = story_of(groups, "美国与日本达成稀土和能源合作", "2025-10-30")
-    ranked = [Hit(putin[2], 3.0, ()), Hit(japan[0], 2.0, ()), *(Hit(a, 1.0, ()) for a in putin if a is not putin[2])]
-    folded = fold_hits(ranked, storyteller, limit=5)
-    assert [hit.article for hit in folded] == [putin[2], japan[0]]
-    assert sorted(seen.title for seen in folded[0].also) == sorted(a.title for a in putin if a is not putin[2])
-    assert folded[1].also == ()
