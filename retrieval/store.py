@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -51,30 +51,36 @@ def open_db(path: str | Path | None = None) -> sqlite_utils.Database:
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create what is missing. On a database that has everything this only reads, so
-    opening never waits for a writer; if another connection changed the schema meanwhile
-    (SQLite then refuses the stale write at once), it is done again holding the write lock."""
-    try:
-        with db.atomic():
-            _create_schema(db)
-    except sqlite3.OperationalError as error:
-        if "locked" not in str(error) and "busy" not in str(error):
-            raise
-        with write_transaction(db):
-            _create_schema(db)
+    """Bring the schema to the newest version. On a database that has it this only reads,
+    so opening never waits for a writer; otherwise the missing migrations are applied,
+    each once, holding the write lock (another process may have applied them meanwhile)."""
+    if schema_version(db) == len(MIGRATIONS):
+        subscriptions.ensure_tables(db)
+        return
+    with write_transaction(db):
+        for version in range(schema_version(db), len(MIGRATIONS)):
+            MIGRATIONS[version](db)
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [str(version + 1)],
+            )
+        subscriptions.ensure_tables(db)
 
 
-def _create_schema(db: sqlite_utils.Database) -> None:
+def schema_version(db: sqlite_utils.Database) -> int:
+    """How many of MIGRATIONS the database has had: 0 for a new file."""
+    if not db["meta"].exists():
+        return 0
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    if row:
+        return int(row[0])
+    return 1 if db["articles"].exists() else 0  # made before schemas had versions
+
+
+def _create_tables(db: sqlite_utils.Database) -> None:
+    """Version 1: articles (with their whole body), topic links and the meta counters."""
     db["articles"].create(
-        {
-            "uid": str,
-            "title": str,
-            "source": str,
-            "published": str,
-            "day": str,
-            "bullets": str,
-            "body": str,
-        },
+        {"uid": str, "title": str, "source": str, "published": str, "day": str, "bullets": str, "body": str},
         pk="uid",
         if_not_exists=True,
     )
@@ -82,7 +88,19 @@ def _create_schema(db: sqlite_utils.Database) -> None:
     db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
     db.execute("CREATE INDEX IF NOT EXISTS articles_day ON articles(day)")
     db.execute("CREATE INDEX IF NOT EXISTS article_topics_topic ON article_topics(topic)")
-    subscriptions.ensure_tables(db)
+
+
+def _versions_not_bodies(db: sqlite_utils.Database) -> None:
+    """Version 2: each article records the generation that last wrote it, so an index can
+    take in only what changed; of the body only its length is kept, the one thing read."""
+    db.execute("ALTER TABLE articles ADD COLUMN body_chars INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE articles ADD COLUMN version INTEGER NOT NULL DEFAULT 0")
+    db.execute("UPDATE articles SET body_chars = length(body), version = ?", [generation(db)])
+    db.execute("ALTER TABLE articles DROP COLUMN body")
+    db.execute("CREATE INDEX IF NOT EXISTS articles_version ON articles(version)")
+
+
+MIGRATIONS = (_create_tables, _versions_not_bodies)
 
 
 @dataclass(frozen=True)
@@ -97,10 +115,10 @@ class IngestCounts:
 
 
 _SAVE_ARTICLE = (
-    "INSERT INTO articles (uid, title, source, published, day, bullets, body) "
-    "VALUES (:uid, :title, :source, :published, :day, :bullets, :body) "
-    "ON CONFLICT(uid) DO UPDATE SET bullets = excluded.bullets, body = excluded.body "
-    "WHERE length(excluded.body) > length(articles.body)"
+    "INSERT INTO articles (uid, title, source, published, day, bullets, body_chars, version) "
+    "VALUES (:uid, :title, :source, :published, :day, :bullets, :body_chars, :version) "
+    "ON CONFLICT(uid) DO UPDATE SET bullets = excluded.bullets, body_chars = excluded.body_chars, "
+    "version = excluded.version WHERE excluded.body_chars > articles.body_chars"
 )
 
 
@@ -114,7 +132,8 @@ def save_articles(db: sqlite_utils.Database, articles: Iterable[Article]) -> Ing
     with write_transaction(db):
         articles_before, links_before = _table_size(db, "articles"), _table_size(db, "article_topics")
         changes_before = db.conn.total_changes
-        db.conn.executemany(_SAVE_ARTICLE, (_row(article) for article in merged))
+        version = generation(db) + 1  # what the generation becomes if anything searchable changes
+        db.conn.executemany(_SAVE_ARTICLE, (_row(article, version) for article in merged))
         new = _table_size(db, "articles") - articles_before
         updated = db.conn.total_changes - changes_before - new
         db.conn.executemany("INSERT OR IGNORE INTO article_topics (uid, topic) VALUES (?, ?)", links)
@@ -142,7 +161,7 @@ def _merge_duplicates(articles: Iterable[Article]) -> list[Article]:
     return list(merged.values())
 
 
-def _row(article: Article) -> dict:
+def _row(article: Article, version: int) -> dict:
     return {
         "uid": article.uid,
         "title": article.title,
@@ -150,7 +169,8 @@ def _row(article: Article) -> dict:
         "published": article.published.isoformat(),
         "day": article.day.isoformat(),
         "bullets": json.dumps(list(article.bullets), ensure_ascii=False),
-        "body": article.body,
+        "body_chars": len(article.body),
+        "version": version,
     }
 
 
@@ -186,6 +206,18 @@ def _article(row: Sequence) -> Article:
 def all_articles(db: sqlite_utils.Database) -> list[tuple[int, Article]]:
     """Every article with its rowid, in rowid order."""
     return [(row[0], _article(row)) for row in db.execute(f"{_SELECT} ORDER BY a.rowid")]
+
+
+def changed_since(db: sqlite_utils.Database, version: int, batch: int = 1000) -> Iterator[tuple[int, Article]]:
+    """Each article written after generation `version` (added, or replaced by a fuller copy)
+    with its rowid, in rowid order, read from a cursor a batch at a time. Topics are left out:
+    the index does not read them."""
+    cursor = db.execute(
+        "SELECT rowid, uid, title, source, published, bullets, NULL FROM articles a WHERE version > ? ORDER BY rowid",
+        [version],
+    )
+    while rows := cursor.fetchmany(batch):
+        yield from ((row[0], _article(row)) for row in rows)
 
 
 def articles_by_rowid(db: sqlite_utils.Database, rowids: Sequence[int]) -> dict[int, Article]:
