@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from retrieval import Library
+from tests.postgres_server import PostgresServer, server_binaries
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
@@ -46,3 +47,29 @@ def seeded_library(_seeded_template, tmp_path) -> Library:
     target = tmp_path / "seeded"
     shutil.copytree(_seeded_template, target)
     return Library(target / "seeded.db")
+
+
+def pytest_report_header(config) -> str:
+    """Say loudly, at the top of every run, whether the PostgreSQL tests can run."""
+    binaries = server_binaries()
+    if binaries is None:
+        return "PostgreSQL: NO SERVER BINARIES (initdb, pg_ctl) FOUND: every PostgreSQL test is SKIPPED"
+    return f"PostgreSQL: server binaries in {binaries}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One throwaway PostgreSQL cluster on loopback for the whole run."""
+    if server_binaries() is None:
+        pytest.skip("PostgreSQL server binaries not found: PostgreSQL storage tests SKIPPED")
+    server = PostgresServer.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """A fresh, empty PostgreSQL database for one test, dropped after it."""
+    url = postgres_server.new_database()
+    yield url
+    postgres_server.drop_database(url)
