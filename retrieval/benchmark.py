@@ -26,6 +26,9 @@ from pathlib import Path
 import numpy as np
 
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
+ADDED = 10  # articles added to a built corpus while it serves
+BULK = 10_000  # articles ingested by another process while questions are asked
+BASELINE_MAX = 100_000  # rank-bm25 and raw bm25s are measured up to this size (rank-bm25 needs GBs past it)
 DEFAULT_QUESTIONS = 200
 RANK_BM25_BUDGET_SECONDS = 20.0
 ARTICLES_PER_FILE = 5_000
@@ -51,15 +54,24 @@ class SizeResult:
     bm25s_ms: list[float] = field(default_factory=list)
     rank_bm25_ms: list[float] = field(default_factory=list)
     digest_ms: list[float] = field(default_factory=list)
+    during_ingest_ms: list[float] = field(default_factory=list)
     digest_cold_seconds: float | None = None
+    cold_ask_seconds: float | None = None
+    serving_rss_mb: float | None = None
+    serving_rss_after_mb: float | None = None
+    add_seconds: float | None = None
+    add_peak_rss_mb: float | None = None
+    added_found_next: bool | None = None
+    bulk_seconds: float | None = None
 
     def summary(self) -> dict:
         row = {k: v for k, v in asdict(self).items() if not k.endswith("_ms")}
-        for name in ("briefbot", "bm25s", "rank_bm25", "digest"):
+        for name in ("briefbot", "bm25s", "rank_bm25", "digest", "during_ingest"):
             samples = getattr(self, f"{name}_ms")
             row[f"{name}_questions"] = len(samples)
             row[f"{name}_median_ms"] = round(statistics.median(samples), 3) if samples else None
             row[f"{name}_p95_ms"] = round(percentile(samples, 95), 3) if samples else None
+            row[f"{name}_p99_ms"] = round(percentile(samples, 99), 3) if samples else None
         base, ours = row["rank_bm25_median_ms"], row["briefbot_median_ms"]
         row["speedup_vs_rank_bm25"] = round(base / ours, 2) if base and ours else None
         return row
@@ -138,18 +150,24 @@ def article_record(vocabulary: Vocabulary, number: int) -> str:
     return f"{title}\n{source}· {stamp:%Y-%m-%d %H:%M}\n{' '.join(groups)}"
 
 
-def write_corpus(folder: Path, articles: int, seed: int = 7) -> list[Path]:
-    """Export files holding `articles` synthetic articles, deterministic for a seed."""
+def write_corpus(folder: Path, articles: int, seed: int = 7, first: int = 0) -> list[Path]:
+    """Export files holding `articles` synthetic articles numbered from `first`,
+    deterministic for a seed."""
     vocabulary = Vocabulary(seed)
     folder.mkdir(parents=True, exist_ok=True)
     files = []
     for start in range(0, articles, ARTICLES_PER_FILE):
         count = min(ARTICLES_PER_FILE, articles - start)
-        records = [article_record(vocabulary, start + i) for i in range(count)]
+        records = [article_record(vocabulary, first + start + i) for i in range(count)]
         path = folder / f"synthetic_{start // ARTICLES_PER_FILE:03d}.txt"
         path.write_text(f"{SYNTHETIC_TOPIC}\nSearch documents\n" + "\n".join(records) + "\n", encoding="utf-8")
         files.append(path)
     return files
+
+
+def synthetic_title(number: int, seed: int) -> str:
+    """The title of the first article `write_corpus(..., seed, first=number)` writes."""
+    return article_record(Vocabulary(seed), number).split("\n", 1)[0]
 
 
 def questions_for(vocabulary: Vocabulary, count: int) -> list[str]:
@@ -179,52 +197,109 @@ def _top5(scores: np.ndarray) -> np.ndarray:
     return top[np.argsort(-scores[top])]
 
 
-def measure_size(articles: int, questions: int, seed: int, workdir: str) -> dict:
-    """Build and query one size; runs in its own process so its peak memory is its own."""
+def _peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _rss_mb() -> float:
+    """This process's resident memory now (not its peak)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def build_corpus(folder: str, db: str, articles: int, seed: int) -> dict:
+    """Child process: write the export files, store them a file at a time (a bulk ingest
+    that never holds the whole corpus), then build the index from the database's cursor."""
+    from . import store
+    from .library import Library
+    from .parse import parse_file
+
+    files = write_corpus(Path(folder), articles, seed)
+    library = Library(db, seed=False)
+    started = time.perf_counter()
+    for path in files:
+        store.save_articles(library.db, parse_file(path).articles)
+    ingest_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    library.index()  # nothing is indexed yet: built from the database, a segment per 100,000 articles
+    return {
+        "ingest_seconds": round(ingest_seconds, 2),
+        "index_seconds": round(time.perf_counter() - started, 2),
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+def add_articles(folder: str, db: str, first: int, count: int, seed: int) -> dict:
+    """Child process: `count` new articles ingested as `briefbot ingest` does, after the
+    process has loaded what any ingest loads (the tokenizer); time and peak memory."""
+    from .library import Library
+
+    files = write_corpus(Path(folder), count, seed, first=first)
+    library = Library(db, seed=False)
+    library.tokenizer("稀土 warm up")
+    started = time.perf_counter()
+    library.ingest(files)
+    return {"seconds": round(time.perf_counter() - started, 3), "peak_rss_mb": _peak_rss_mb()}
+
+
+def serve(connection, db: str) -> None:
+    """Child process: a serving library answering what the parent sends, as the bot does.
+    Commands: ("ask", questions) -> milliseconds each; ("ask_until_stopped", questions) ->
+    milliseconds of the questions asked until ("stop",) arrives; ("finds", title) -> whether
+    the best hit has that title; ("digest", runs) -> milliseconds each; ("rss",) -> MB."""
+    from . import store
+    from .library import Library
+
+    library = Library(db, seed=False)
+    library.warm_up()
+    while True:
+        command, *arguments = connection.recv()
+        if command == "ask":
+            connection.send([_timed(library.ask, question)[0] for question in arguments[0]])
+        elif command == "ask_until_stopped":
+            samples = []
+            for question in itertools.cycle(arguments[0]):
+                samples.append(_timed(library.ask, question)[0])
+                if connection.poll():
+                    connection.recv()
+                    break
+            connection.send(samples)
+        elif command == "finds":
+            hits = library.ask(arguments[0], k=1).hits
+            connection.send(bool(hits) and hits[0].article.title == arguments[0])
+        elif command == "digest":
+            newest = store.newest_day(library.db)  # a 7-day window ending on the newest day: full of articles
+            connection.send([_timed(library.digest, SYNTHETIC_TOPIC, 7, newest)[0] for _ in range(arguments[0])])
+        elif command == "rss":
+            connection.send(_rss_mb())
+        else:
+            connection.send(None)
+            return
+
+
+def baselines(db: str, asked: list[str]) -> dict:
+    """Child process: raw bm25s and rank-bm25 over the same tokens as briefbot."""
+    import bm25s
+    from rank_bm25 import BM25Okapi
+
     from . import store
     from .index import article_text
-    from .library import Library, export_files, parse_all
+    from .library import Library
 
-    folder = Path(workdir) / f"corpus-{articles}"
-    write_corpus(folder, articles, seed)
-    library = Library(Path(workdir) / f"bench-{articles}.db", seed=False)
-    started = time.perf_counter()
-    exports = parse_all(export_files([folder]))
-    store.save_articles(library.db, [article for export in exports for article in export.articles])
-    ingest_seconds = time.perf_counter() - started
-    del exports  # a serving process does not hold the parsed files
-    started = time.perf_counter()
-    index = library.index()  # what Library.ingest runs after writing: build and save
-    index_seconds = time.perf_counter() - started
-    asked = questions_for(Vocabulary(seed + 1), questions)
-    result = SizeResult(articles, round(ingest_seconds, 2), round(index_seconds, 2), 0.0, len(asked))
-    library.warm_up()  # as a serving process is: jieba, the dictionaries and the index's lookup tables loaded
-    for question in questions_for(Vocabulary(seed + 2), 2):
-        library.ask(question)
-    for question in asked:
-        result.briefbot_ms.append(_timed(library.ask, question)[0])
-    retriever = index.retriever
+    library = Library(db, seed=False)
+    corpus = [library.tokenizer(article_text(article)) or ["\x00"] for _, article in store.changed_since(library.db, 0)]
+    retriever = bm25s.BM25(method="lucene")
+    retriever.index(corpus, show_progress=False)
+    raw = []
     for question in asked:
         def raw_bm25s(text=question):
             ids = retriever.get_tokens_ids(library.tokenizer(text))
             return _top5(retriever.get_scores_from_ids(ids)) if ids else None
-        result.bm25s_ms.append(_timed(raw_bm25s)[0])
-    newest = store.newest_day(library.db)
-    for _ in range(DIGEST_RUNS):  # a 7-day window ending on the newest day: full of articles
-        result.digest_ms.append(_timed(library.digest, SYNTHETIC_TOPIC, 7, newest)[0])
-    result.digest_cold_seconds = cold_digest_seconds(library.db_path)
-    result.peak_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    result.rank_bm25_ms = _rank_bm25_times(library, article_text, asked)
-    return result.summary()
-
-
-def _rank_bm25_times(library, article_text, asked: list[str]) -> list[float]:
-    """rank-bm25 over the same tokens, as many questions as fit in the time budget."""
-    from rank_bm25 import BM25Okapi
-
-    from . import store
-
-    corpus = [library.tokenizer(article_text(article)) or ["\x00"] for _, article in store.all_articles(library.db)]
+        raw.append(_timed(raw_bm25s)[0])
+    del retriever
     reference = BM25Okapi(corpus)
     times: list[float] = []
     spent = 0.0
@@ -235,12 +310,79 @@ def _rank_bm25_times(library, article_text, asked: list[str]) -> list[float]:
         spent += elapsed / 1000
         if spent > RANK_BM25_BUDGET_SECONDS and len(times) >= 10:
             break
-    return times
+    return {"bm25s_ms": raw, "rank_bm25_ms": times}
+
+
+def measure_size(
+    articles: int, questions: int, seed: int, workdir: str, context=None, added: int = ADDED, bulk: int = BULK
+) -> dict:
+    """One size, each part in its own process so that its memory is its own: build; serve
+    (questions, digests, resident memory); add ADDED articles while serving and ask for one
+    of them next; ask without pause while BULK more are ingested by another process; the
+    baselines (up to BASELINE_MAX articles); a cold `briefbot ask`."""
+    context = context or multiprocessing.get_context("spawn")
+    root = Path(workdir)
+    db = str(root / f"bench-{articles}.db")
+    asked = questions_for(Vocabulary(seed + 1), questions)
+    with context.Pool(1, maxtasksperchild=1) as pool:
+        built = pool.apply(build_corpus, (str(root / f"corpus-{articles}"), db, articles, seed))
+    result = SizeResult(articles, built["ingest_seconds"], built["index_seconds"], built["peak_rss_mb"], len(asked))
+    parent, child = context.Pipe()
+    server = context.Process(target=serve, args=(child, db), daemon=True)
+    server.start()
+    try:
+        parent.send(("ask", questions_for(Vocabulary(seed + 2), 2)))  # as a server is after its first questions
+        parent.recv()
+        parent.send(("ask", asked))
+        result.briefbot_ms = parent.recv()
+        parent.send(("digest", DIGEST_RUNS))
+        result.digest_ms = parent.recv()
+        parent.send(("rss",))
+        result.serving_rss_mb = parent.recv()
+        with context.Pool(1, maxtasksperchild=1) as pool:
+            adding = pool.apply(add_articles, (str(root / f"added-{articles}"), db, articles, added, seed + 3))
+        result.add_seconds, result.add_peak_rss_mb = adding["seconds"], adding["peak_rss_mb"]
+        parent.send(("finds", synthetic_title(articles, seed + 3)))
+        result.added_found_next = parent.recv()
+        with context.Pool(1, maxtasksperchild=1) as pool:
+            bulk = pool.apply_async(add_articles, (str(root / f"bulk-{articles}"), db, articles + added, bulk, seed + 4))
+            parent.send(("ask_until_stopped", asked))
+            bulk_result = bulk.get()
+            parent.send(("stop",))
+            result.during_ingest_ms = parent.recv()
+        result.bulk_seconds = bulk_result["seconds"]
+        parent.send(("rss",))
+        result.serving_rss_after_mb = parent.recv()
+        parent.send(("quit",))
+        parent.recv()
+    finally:
+        server.join(timeout=30)
+        if server.is_alive():
+            server.kill()
+    if articles <= BASELINE_MAX:
+        with context.Pool(1, maxtasksperchild=1) as pool:
+            found = pool.apply(baselines, (db, asked))
+        result.bm25s_ms, result.rank_bm25_ms = found["bm25s_ms"], found["rank_bm25_ms"]
+    result.digest_cold_seconds = cold_digest_seconds(Path(db))
+    result.cold_ask_seconds = cold_seconds(Path(db), COLD_QUESTIONS[0])
+    return result.summary()
 
 
 def cold_digest_seconds(db: Path, repeat: int = 3) -> float:
     """Median wall time of a fresh `briefbot digest TOPIC --days 7` process on a built corpus."""
     command = [sys.executable, "-m", "bot", "digest", SYNTHETIC_TOPIC, "--days", "7", "--db", str(db)]
+    subprocess.run(command, check=True, capture_output=True)  # warm the OS file cache
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        samples.append(time.perf_counter() - started)
+    return round(statistics.median(samples), 3)
+
+
+def cold_seconds(db: Path, question: str, repeat: int = 3) -> float:
+    """Median wall time of a fresh `briefbot ask QUESTION` process on a built corpus."""
+    command = [sys.executable, "-m", "bot", "ask", "--db", str(db), question]
     subprocess.run(command, check=True, capture_output=True)  # warm the OS file cache
     samples = []
     for _ in range(repeat):
@@ -278,30 +420,48 @@ def run(
     rows = []
     with tempfile.TemporaryDirectory(prefix="briefbot-bench-") as workdir:
         for size in sizes:
-            progress(f"{size:,} articles: writing, ingesting, indexing, asking {questions} questions…")
-            with context.Pool(1) as pool:
-                rows.append(pool.apply(measure_size, (size, questions, seed, workdir)))
+            progress(
+                f"{size:,} articles: writing, ingesting, indexing, asking {questions} questions, "
+                f"adding {ADDED} and then {BULK:,} while asking…"
+            )
+            rows.append(measure_size(size, questions, seed, workdir, context))
         progress(f"cold `briefbot ask` on the bundled corpus, {repeat} runs per question…")
         cold = cold_ask_seconds(repeat, workdir)
     return {"sizes": rows, "cold_ask_seconds": cold}
 
 
 def table(report: dict) -> str:
-    """The report as a Markdown table plus the cold-start lines."""
-    head = (
-        "| articles | ingest s | index s | peak RSS MB | briefbot median ms | briefbot p95 ms "
-        "| bm25s median ms | rank-bm25 median ms (questions) | briefbot vs rank-bm25 "
-        "| digest --days 7 median ms | cold `briefbot digest --days 7` s |"
-    )
-    lines = [head, "|" + "---|" * 11]
+    """The report as two Markdown tables (questions; growth and memory) plus the cold-start lines."""
+    def cell(value, suffix: str = "") -> str:
+        return "—" if value is None else f"{value}{suffix}"
+
+    lines = [
+        "| articles | briefbot median ms | briefbot p95 ms | bm25s median ms | rank-bm25 median ms (questions) "
+        "| briefbot vs rank-bm25 | digest --days 7 median ms | cold `briefbot ask` s | cold `briefbot digest --days 7` s |",
+        "|" + "---|" * 9,
+    ]
+    for row in report["sizes"]:
+        lines.append(
+            f"| {row['articles']:,} | {row['briefbot_median_ms']} | {row['briefbot_p95_ms']} | {cell(row['bm25s_median_ms'])} "
+            f"| {cell(row['rank_bm25_median_ms'])} ({row['rank_bm25_questions']}) | {cell(row['speedup_vs_rank_bm25'], 'x')} "
+            f"| {row['digest_median_ms']} | {cell(row['cold_ask_seconds'])} | {row['digest_cold_seconds']} |"
+        )
+    lines += [
+        "",
+        f"| articles | ingest s | index build s | build peak RSS MB | serving RSS MB (after the {BULK:,}) "
+        f"| add {ADDED}: s | add {ADDED}: peak RSS MB | next question finds them "
+        f"| questions during a {BULK:,} ingest: p99 ms (median, count) | that ingest s |",
+        "|" + "---|" * 10,
+    ]
     for row in report["sizes"]:
         lines.append(
             f"| {row['articles']:,} | {row['ingest_seconds']} | {row['index_seconds']} | {row['peak_rss_mb']} "
-            f"| {row['briefbot_median_ms']} | {row['briefbot_p95_ms']} | {row['bm25s_median_ms']} "
-            f"| {row['rank_bm25_median_ms']} ({row['rank_bm25_questions']}) | {row['speedup_vs_rank_bm25']}x "
-            f"| {row['digest_median_ms']} | {row['digest_cold_seconds']} |"
+            f"| {cell(row['serving_rss_mb'])} ({cell(row['serving_rss_after_mb'])}) | {cell(row['add_seconds'])} "
+            f"| {cell(row['add_peak_rss_mb'])} | {cell({True: 'yes', False: 'NO'}.get(row['added_found_next']))} "
+            f"| {cell(row['during_ingest_p99_ms'])} ({cell(row['during_ingest_median_ms'])}, "
+            f"{row['during_ingest_questions']}) | {cell(row['bulk_seconds'])} |"
         )
     lines.append("")
     for question, seconds in report["cold_ask_seconds"].items():
-        lines.append(f"cold `briefbot ask {question!r}`: median {seconds} s")
+        lines.append(f"cold `briefbot ask {question!r}` on the bundled corpus: median {seconds} s")
     return "\n".join(lines)

@@ -1,15 +1,24 @@
-"""The BM25 index over articles (bm25s), saved beside the database and reloaded."""
+"""The BM25 index over articles: immutable segments that grow with each ingest.
+
+An ingest tokenizes only the articles it wrote and saves them as a new segment; a view
+(`Index`) over the segments answers questions meanwhile and the next view takes the new
+segment in. Term ids come from one append-only vocabulary: each segment lists the words
+it introduced, so the vocabulary is the segments' word lists in order. A replaced article
+is tombstoned in its old segment. Small segments are merged into larger ones (by their
+stored token ids, nothing is tokenized again), which also drops tombstoned documents.
+
+Scores are Lucene's BM25: idf = ln(1 + (N - df + 0.5) / (df + 0.5)) over the whole index,
+at question time, times each posting's tf / (tf + k1 (1 - b + b dl / avgdl)), stored as it
+was computed when its segment was written (avgdl of the index then; a merge recomputes it).
+
+Tokenizing, scoring and persistence are kept apart: this module holds the arrays and the
+arithmetic, `segments.py` reads and writes them.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
-import os
-import shutil
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -18,13 +27,8 @@ from .tokenize import has_cjk
 
 K1, B = 1.2, 0.75
 UNKNOWN_KIND, NOT_A_TERM, NOT_CHINESE, CHINESE = -1, 0, 1, 2
-METHOD = "lucene"
-MANIFEST = "briefbot.json"
-FORMAT = 4  # 2: per-bullet token ids beside the bm25s matrix; 3: file checksums in the manifest; 4: title token ids
-CHECKSUM_BLOCK = 1 << 20
 
 Tokenize = Callable[[str], list[str]]
-logger = logging.getLogger(__name__)
 
 
 class DamagedIndex(ValueError):
@@ -38,33 +42,37 @@ def article_text(article: Article) -> str:
 
 @dataclass
 class BulletTokens:
-    """Every bullet's tokens as vocabulary ids, flat, so a question never re-tokenizes
-    its candidates: bullets of document d are bullet_starts[d]:bullet_starts[d+1], and
-    the tokens of bullet b are token_ids[token_starts[b]:token_starts[b+1]]."""
+    """Every passage's tokens as vocabulary ids, flat, so a question never re-tokenizes
+    its candidates: passages of document d are bullet_starts[d]:bullet_starts[d+1], and
+    the tokens of passage p are token_ids[token_starts[p]:token_starts[p+1]]."""
 
     token_ids: np.ndarray
     token_starts: np.ndarray
     bullet_starts: np.ndarray
 
+    FILES = ("token_ids", "token_starts", "starts")
+
     @classmethod
-    def build(cls, per_document: Sequence[Sequence[Sequence[int]]]) -> BulletTokens:
-        lengths = [len(bullet) for bullets in per_document for bullet in bullets]
-        flat = [token for bullets in per_document for bullet in bullets for token in bullet]
+    def from_lengths(cls, token_ids: np.ndarray, passage_lengths: np.ndarray, passages_per_document: np.ndarray) -> BulletTokens:
         return cls(
-            np.asarray(flat, dtype=np.int32),
-            np.concatenate(([0], np.cumsum(lengths, dtype=np.int64))),
-            np.concatenate(([0], np.cumsum([len(bullets) for bullets in per_document], dtype=np.int64))),
+            np.asarray(token_ids, dtype=np.int32),
+            np.concatenate(([0], np.cumsum(passage_lengths, dtype=np.int64))),
+            np.concatenate(([0], np.cumsum(passages_per_document, dtype=np.int64))),
         )
 
+    @property
+    def documents(self) -> int:
+        return len(self.bullet_starts) - 1
+
     def of(self, position: int) -> tuple[np.ndarray, np.ndarray]:
-        """The token ids of the bullets of the document at `position`, in a row, and each bullet's length."""
+        """The token ids of the passages of the document at `position`, in a row, and each passage's length."""
         first, last = self.bullet_starts[position : position + 2]
         bounds = self.token_starts[first : last + 1]
         return self.token_ids[bounds[0] : bounds[-1]], bounds[1:] - bounds[:-1]
 
     def many(self, positions: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The documents at `positions`, in one go: all their bullets' token ids in a row,
-        each bullet's length, and each document's number of bullets."""
+        """The documents at `positions`, in one go: all their passages' token ids in a row,
+        each passage's length, and each document's number of passages."""
         positions = np.asarray(positions, dtype=np.int64)
         first, last = self.bullet_starts[positions], self.bullet_starts[positions + 1]
         counts = last - first
@@ -72,83 +80,338 @@ class BulletTokens:
         starts, ends = self.token_starts[bullets], self.token_starts[bullets + 1]
         return self.token_ids[_ranges(starts, ends - starts)], ends - starts, counts
 
-    FILES = ("token_ids.npy", "token_starts.npy", "starts.npy")
+    def document_lengths(self) -> np.ndarray:
+        """Each document's number of tokens over all its passages."""
+        return np.diff(self.token_starts[self.bullet_starts])
 
-    def save(self, folder: Path, prefix: str = "bullet") -> None:
-        for name, array in zip(self.FILES, (self.token_ids, self.token_starts, self.bullet_starts)):
-            np.save(folder / f"{prefix}_{name}", array)
+    def token_count(self) -> int:
+        return int(self.token_starts[-1])
 
-    @classmethod
-    def load(cls, folder: Path, prefix: str = "bullet") -> BulletTokens:
-        # memory-mapped, so start-up reads nothing; viewed as plain arrays, so slicing is cheap
-        return cls(*(np.load(folder / f"{prefix}_{name}", mmap_mode="r").view(np.ndarray) for name in cls.FILES))
-
-    def average_length(self) -> float:
-        """The mean number of tokens per passage, for BM25's length normalisation."""
-        return float(self.token_starts[-1]) / max(len(self.token_starts) - 1, 1) or 1.0
+    def passage_count(self) -> int:
+        return len(self.token_starts) - 1
 
 
 @dataclass
-class Index:
-    """A bm25s retriever plus the database rowid of each indexed document."""
+class Segment:
+    """Some documents' postings and passages, never changed once written.
 
-    retriever: object | None
+    Postings are grouped by term: the term ids present (`terms`, ascending) and, for the
+    i-th, local document positions docs[term_starts[i]:term_starts[i+1]] (ascending) with
+    their BM25 tf parts in `weights`. The segment introduced the vocabulary words
+    first_term .. first_term + len(words) - 1."""
+
+    name: str
     rowids: np.ndarray
-    generation: int
-    tokenizer_version: str
-    bullets: BulletTokens | None = None
-    titles: BulletTokens | None = None  # each document's title as its one passage
-    _vocabulary: list[str] | None = field(default=None, repr=False)
-    _idfs: np.ndarray | None = field(default=None, repr=False)
-    _kinds: np.ndarray | None = field(default=None, repr=False)
-    _max_impacts: np.ndarray | None = field(default=None, repr=False)
-    _english: dict[tuple[str, int], list[str]] | None = field(default=None, repr=False)
-    vocabulary_size: int = field(init=False)  # token ids below it have postings
-    _first_rowid: int = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        # bm25s also gives "" an id, the last, with no postings: ids past the matrix are no tokens
-        self.vocabulary_size = len(self.retriever.scores["indptr"]) - 1 if self.retriever is not None else 0
-        self._first_rowid = int(self.rowids[0]) if self.size else 0
+    lengths: np.ndarray
+    terms: np.ndarray
+    term_starts: np.ndarray
+    docs: np.ndarray
+    weights: np.ndarray
+    bullets: BulletTokens
+    titles: BulletTokens
+    first_term: int
+    words: list[str]
+    average_length: float  # the index's mean document length when the weights were computed
+    _max_weights: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def size(self) -> int:
         return len(self.rowids)
 
+    @property
+    def term_end(self) -> int:
+        return self.first_term + len(self.words)
+
+    def postings(self, token_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """Local positions of the documents holding a term, and its tf part in each."""
+        at = int(np.searchsorted(self.terms, token_id))
+        if at == len(self.terms) or self.terms[at] != token_id:
+            return _NO_DOCS, _NO_WEIGHTS
+        start, end = self.term_starts[at], self.term_starts[at + 1]
+        return self.docs[start:end], self.weights[start:end]
+
+    def max_weights(self) -> np.ndarray:
+        """The highest tf part of each of `terms` in any document here."""
+        if self._max_weights is None:
+            starts = self.term_starts[:-1]
+            self._max_weights = np.maximum.reduceat(self.weights, starts) if len(starts) else np.zeros(0, np.float32)
+        return self._max_weights
+
+    def document_terms(self, positions: np.ndarray) -> np.ndarray:
+        """The distinct term ids of each document at local `positions`, once per document."""
+        keys = []
+        for tokens in (self.titles, self.bullets):
+            ids, lengths, counts = tokens.many(positions)
+            token_bounds = np.concatenate(([0], np.cumsum(lengths)))
+            per_document = np.diff(token_bounds[np.concatenate(([0], np.cumsum(counts)))])
+            owner = np.repeat(np.arange(len(positions), dtype=np.int64), per_document)
+            keys.append(owner << 32 | ids.astype(np.int64))
+        return np.unique(np.concatenate(keys)) & 0xFFFFFFFF
+
+
+_NO_DOCS = np.zeros(0, dtype=np.int32)
+_NO_WEIGHTS = np.zeros(0, dtype=np.float32)
+
+
+class Vocabulary:
+    """Words and their ids, append-only: views over older segments share it and never
+    see ids past their own size. Only the process holding the index's write lock adds."""
+
+    def __init__(self, identity: str = "") -> None:
+        self.identity = identity  # which build's words these are: a rebuild starts another
+        self.words: list[str] = []
+        self.ids: dict[str, int] = {}
+
+    def extend(self, words: Iterable[str]) -> None:
+        for word in words:
+            self.ids[word] = len(self.words)
+            self.words.append(word)
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+
+def build_segment(
+    name: str,
+    rowids: np.ndarray,
+    titles: BulletTokens,
+    bullets: BulletTokens,
+    first_term: int,
+    words: list[str],
+    average_length: float,
+) -> Segment:
+    """A segment from its documents' passage token ids: the postings are counted from them."""
+    size = len(rowids)
+    lengths = (titles.document_lengths() + bullets.document_lengths()).astype(np.int32)
+    keys = []
+    for tokens in (titles, bullets):
+        per_document = np.repeat(np.arange(size, dtype=np.int64), tokens.document_lengths())
+        keys.append(tokens.token_ids.astype(np.int64) * max(size, 1) + per_document)
+    pairs, tf = np.unique(np.concatenate(keys), return_counts=True)  # by term, then document
+    del keys
+    term_of = pairs // max(size, 1)
+    docs = (pairs - term_of * max(size, 1)).astype(np.int32)
+    del pairs
+    terms, first = np.unique(term_of, return_index=True)
+    del term_of
+    norms = K1 * (1 - B + B * lengths[docs] / average_length)
+    weights = (tf / (tf + norms)).astype(np.float32)
+    return Segment(
+        name,
+        np.asarray(rowids, dtype=np.int64),
+        lengths,
+        terms.astype(np.int32),
+        np.append(first, len(docs)).astype(np.int64),
+        docs,
+        weights,
+        bullets,
+        titles,
+        first_term,
+        list(words),
+        float(average_length),
+    )
+
+
+class SegmentBuilder:
+    """Tokenizes articles one at a time into compact arrays, adding new words to the
+    vocabulary; `finish` turns them into a segment. Nothing but token ids is kept."""
+
+    def __init__(self, vocabulary: Vocabulary, tokenize: Tokenize) -> None:
+        self.vocabulary = vocabulary
+        self.tokenize = tokenize
+        self.first_term = len(vocabulary)
+        self.rowids: list[int] = []
+        self._title_ids: list[np.ndarray] = []
+        self._title_lengths: list[int] = []
+        self._bullet_ids: list[np.ndarray] = []
+        self._bullet_lengths: list[int] = []
+        self._bullet_counts: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self.rowids)
+
+    def add(self, rowid: int, article: Article) -> None:
+        title = self._ids(self.tokenize(article.title))
+        self._title_ids.append(title)
+        self._title_lengths.append(len(title))
+        for bullet in article.bullets:
+            ids = self._ids(self.tokenize(bullet))
+            self._bullet_ids.append(ids)
+            self._bullet_lengths.append(len(ids))
+        self._bullet_counts.append(len(article.bullets))
+        self.rowids.append(rowid)
+
+    def _ids(self, tokens: list[str]) -> np.ndarray:
+        ids = self.vocabulary.ids
+        found = [ids.get(token) for token in tokens]
+        if None in found:
+            for position, token in enumerate(tokens):
+                if found[position] is None:
+                    if token not in ids:
+                        self.vocabulary.extend((token,))
+                    found[position] = ids[token]
+        return np.asarray(found, dtype=np.int32)
+
+    def token_count(self) -> int:
+        return sum(self._title_lengths) + sum(self._bullet_lengths)
+
+    def finish(self, name: str, average_length: float) -> Segment:
+        titles = BulletTokens.from_lengths(_concatenate(self._title_ids), self._title_lengths, [1] * len(self.rowids))
+        bullets = BulletTokens.from_lengths(_concatenate(self._bullet_ids), self._bullet_lengths, self._bullet_counts)
+        words = self.vocabulary.words[self.first_term :]
+        return build_segment(name, np.asarray(self.rowids, np.int64), titles, bullets, self.first_term, words, average_length)
+
+
+def _concatenate(arrays: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(arrays).astype(np.int32) if arrays else np.zeros(0, dtype=np.int32)
+
+
+def merge_segments(name: str, segments: Sequence[Segment], dead: Mapping[str, np.ndarray], average_length: float) -> Segment:
+    """One segment holding the live documents of adjacent `segments`, weights recomputed."""
+    parts = []
+    for segment in segments:
+        live = np.nonzero(~np.isin(segment.rowids, dead.get(segment.name, ())))[0]
+        parts.append((segment, live))
+    rowids = np.concatenate([segment.rowids[live] for segment, live in parts])
+    tokens = []
+    for which in ("titles", "bullets"):
+        ids, lengths, counts = zip(*(getattr(segment, which).many(live) for segment, live in parts))
+        tokens.append(BulletTokens.from_lengths(np.concatenate(ids), np.concatenate(lengths), np.concatenate(counts)))
+    words = [word for segment in segments for word in segment.words]
+    return build_segment(name, rowids, tokens[0], tokens[1], segments[0].first_term, words, average_length)
+
+
+class SegmentedPassages:
+    """The passages (bullets, or titles) of every segment, as one BulletTokens would be."""
+
+    def __init__(self, parts: Sequence[BulletTokens], bases: np.ndarray) -> None:
+        self.parts = parts
+        self.bases = bases
+
+    def of(self, position: int) -> tuple[np.ndarray, np.ndarray]:
+        at = int(np.searchsorted(self.bases, position, side="right")) - 1
+        return self.parts[at].of(position - int(self.bases[at]))
+
+    def many(self, positions: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        positions = np.asarray(positions, dtype=np.int64)
+        if len(self.parts) == 1:
+            return self.parts[0].many(positions)
+        owner = np.searchsorted(self.bases, positions, side="right") - 1
+        pieces = []
+        run_start = 0
+        for end in [*np.nonzero(np.diff(owner))[0] + 1, len(positions)]:  # runs in one segment, in order
+            if end > run_start:
+                at = int(owner[run_start])
+                pieces.append(self.parts[at].many(positions[run_start:end] - self.bases[at]))
+            run_start = end
+        if not pieces:
+            return self.parts[0].many(positions) if self.parts else (np.zeros(0, np.int32),) * 3
+        return tuple(np.concatenate(column) for column in zip(*pieces))
+
+    def average_length(self) -> float:
+        """The mean number of tokens per passage, for BM25's length normalisation."""
+        tokens = sum(part.token_count() for part in self.parts)
+        return tokens / max(sum(part.passage_count() for part in self.parts), 1) or 1.0
+
+
+class Index:
+    """A view over segments: what questions read, unchanged while ingests add segments.
+
+    Positions run over the segments in order; a position whose document was replaced
+    (tombstoned) scores nothing."""
+
+    def __init__(
+        self,
+        segments: Sequence[Segment],
+        vocabulary: Vocabulary,
+        generation: int,
+        tokenizer_version: str,
+        dead: Mapping[str, np.ndarray] | None = None,
+    ) -> None:
+        self.segments = list(segments)
+        self.vocabulary = vocabulary
+        self.generation = generation
+        self.tokenizer_version = tokenizer_version
+        self.dead = {name: np.asarray(rowids, dtype=np.int64) for name, rowids in (dead or {}).items() if len(rowids)}
+        self.vocabulary_size = self.segments[-1].term_end if self.segments else 0  # ids below it are this view's words
+        sizes = [segment.size for segment in self.segments]
+        self.bases = np.concatenate(([0], np.cumsum(sizes, dtype=np.int64)))[:-1]
+        self.rowids = np.concatenate([s.rowids for s in self.segments]) if self.segments else np.zeros(0, np.int64)
+        self.size = len(self.rowids)  # positions, tombstoned ones included
+        self._live_masks = self._tombstone_masks()
+        self.documents = self.size - sum(int((~mask).sum()) for mask in self._live_masks.values())
+        self.bullets = SegmentedPassages([s.bullets for s in self.segments], self.bases) if self.segments else None
+        self.titles = SegmentedPassages([s.titles for s in self.segments], self.bases) if self.segments else None
+        self._frequencies = self._document_frequencies()
+        self._lookup = self._rowid_lookup()
+        self._idfs: np.ndarray | None = None
+        self._kinds: np.ndarray | None = None
+        self._max_impacts: np.ndarray | None = None
+        self._english: dict[tuple[str, int], list[str]] | None = None
+
+    def _tombstone_masks(self) -> dict[int, np.ndarray]:
+        masks = {}
+        for number, segment in enumerate(self.segments):
+            dead = self.dead.get(segment.name)
+            if dead is not None:
+                masks[number] = ~np.isin(segment.rowids, dead)
+        return masks
+
+    def _document_frequencies(self) -> np.ndarray:
+        frequencies = np.zeros(self.vocabulary_size, dtype=np.int64)
+        for number, segment in enumerate(self.segments):
+            frequencies[segment.terms] += np.diff(segment.term_starts)
+            mask = self._live_masks.get(number)
+            if mask is not None:
+                np.subtract.at(frequencies, segment.document_terms(np.nonzero(~mask)[0]), 1)
+        return frequencies
+
+    def _rowid_lookup(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Live positions sorted by rowid, unless the rowids already ascend without tombstones."""
+        if not self._live_masks and (self.size < 2 or bool(np.all(np.diff(self.rowids) > 0))):
+            return None
+        live = np.ones(self.size, dtype=bool)
+        for number, mask in self._live_masks.items():
+            live[self.bases[number] : self.bases[number] + len(mask)] = mask
+        positions = np.nonzero(live)[0]
+        order = np.argsort(self.rowids[positions], kind="stable")
+        return self.rowids[positions][order], positions[order]
+
+    # --- documents -----------------------------------------------------------------
+
+    def position(self, rowid: int | None) -> int | None:
+        """Where the live document of `rowid` sits in the index; None if the index does not hold it."""
+        if rowid is None or self.size == 0:
+            return None
+        if self._lookup is None:
+            position = int(rowid - self.rowids[0])  # rowids mostly run without gaps
+            if not 0 <= position < self.size or self.rowids[position] != rowid:
+                position = int(np.searchsorted(self.rowids, rowid))
+            return position if position < self.size and self.rowids[position] == rowid else None
+        rowids, positions = self._lookup
+        at = int(np.searchsorted(rowids, rowid))
+        return int(positions[at]) if at < len(rowids) and rowids[at] == rowid else None
+
     def bullet_ids(self, rowid: int | None) -> tuple[np.ndarray, np.ndarray] | None:
         """The token ids of the bullets of the article at `rowid`, in a row, and each bullet's
         length, as indexed; None if the index does not hold it."""
         position = self.position(rowid)
-        return None if self.bullets is None or position is None else self.bullets.of(position)
+        return None if position is None else self.bullets.of(position)
 
     def title_ids(self, rowid: int | None) -> np.ndarray | None:
         """The token ids of the title of the article at `rowid`; None if the index does not hold it."""
         position = self.position(rowid)
-        return None if self.titles is None or position is None else self.titles.of(position)[0]
+        return None if position is None else self.titles.of(position)[0]
 
-    def position(self, rowid: int | None) -> int | None:
-        """Where the document of `rowid` sits in the index; None if the index does not hold it."""
-        if rowid is None or self.size == 0:
-            return None
-        position = rowid - self._first_rowid  # rowids mostly run without gaps
-        if not 0 <= position < self.size or self.rowids[position] != rowid:
-            position = int(np.searchsorted(self.rowids, rowid))
-        return position if position < self.size and self.rowids[position] == rowid else None
+    # --- the vocabulary ------------------------------------------------------------
 
     def words(self, ids: Iterable[int]) -> list[str]:
         """The tokens of vocabulary ids."""
-        if self._vocabulary is None:
-            vocabulary = self.retriever.vocab_dict if self.retriever is not None else {}
-            words = [""] * len(vocabulary)
-            for word, token_id in vocabulary.items():
-                words[token_id] = word
-            self._vocabulary = words
-        return [self._vocabulary[i] for i in ids]
+        words = self.vocabulary.words
+        return [words[i] for i in ids]
 
     def token_id(self, token: str) -> int | None:
-        if self.retriever is None:
-            return None
-        token_id = self.retriever.vocab_dict.get(token)
+        token_id = self.vocabulary.ids.get(token)
         return token_id if token_id is not None and token_id < self.vocabulary_size else None
 
     def ids_of(self, tokens: Sequence[str]) -> np.ndarray:
@@ -156,41 +419,26 @@ class Index:
         vocabulary (one per distinct token), which no question weight reaches."""
         unseen: dict[str, int] = {}
         size = self.vocabulary_size
-        vocabulary = self.retriever.vocab_dict if self.retriever is not None else {}
-        ids = [vocabulary.get(token, size) for token in tokens]
-        for position, (token, token_id) in enumerate(zip(tokens, ids)):
-            if token_id >= size:
-                ids[position] = unseen.setdefault(token, size + len(unseen))
+        ids = []
+        for token in tokens:
+            token_id = self.token_id(token)
+            ids.append(token_id if token_id is not None else unseen.setdefault(token, size + len(unseen)))
         return np.asarray(ids, dtype=np.int64)
 
     def document_frequency(self, token: str) -> int:
         token_id = self.token_id(token)
-        if token_id is None:
-            return 0
-        indptr = self.retriever.scores["indptr"]
-        return int(indptr[token_id + 1] - indptr[token_id])
+        return 0 if token_id is None else int(self._frequencies[token_id])
+
+    def frequency(self, token_id: int) -> int:
+        """How many live documents hold the term `token_id`."""
+        return int(self._frequencies[token_id])
 
     def idfs(self) -> np.ndarray:
-        """Lucene's BM25 idf of every vocabulary id, the one the index scores with."""
+        """Lucene's BM25 idf of every vocabulary id, over the live documents."""
         if self._idfs is None:
-            size = self.vocabulary_size
-            frequencies = np.diff(self.retriever.scores["indptr"]) if size else np.zeros(0)
-            self._idfs = np.log(1 + (self.size - frequencies + 0.5) / (frequencies + 0.5))
+            frequencies = self._frequencies
+            self._idfs = np.log(1 + (self.documents - frequencies + 0.5) / (frequencies + 0.5))
         return self._idfs
-
-    def max_impacts(self) -> np.ndarray:
-        """The highest score each vocabulary id gives any document."""
-        if self._max_impacts is None:
-            matrix = self.retriever.scores
-            starts = matrix["indptr"][: self.vocabulary_size]
-            self._max_impacts = np.maximum.reduceat(matrix["data"], starts) if len(starts) else np.zeros(0)
-        return self._max_impacts
-
-    def postings(self, token_id: int) -> tuple[np.ndarray, np.ndarray]:
-        """The positions of the documents holding a token (ascending) and its score in each."""
-        matrix = self.retriever.scores
-        start, end = matrix["indptr"][token_id], matrix["indptr"][token_id + 1]
-        return matrix["indices"][start:end], matrix["data"][start:end]
 
     def idf(self, token: str) -> float:
         """The idf of a token; 0 for unknown tokens."""
@@ -219,7 +467,6 @@ class Index:
             kinds[token_id] = word_kind(word)
         return kinds[ids]
 
-
     def english_vocabulary(self, initial: str, shortest: int = 0, longest: int = 1 << 30) -> list[str]:
         """The index's English words (ASCII letters only) that start with `initial` and have a
         length in [shortest, longest], for spelling correction (a typo rarely hits the first letter)."""
@@ -230,6 +477,47 @@ class Index:
                     by_start.setdefault((word[0], len(word)), []).append(word)
             self._english = by_start
         return [word for length in range(shortest, longest + 1) for word in self._english.get((initial, length), ())]
+
+    # --- scores --------------------------------------------------------------------
+
+    def postings(self, token_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """The positions of the live documents holding a term (ascending) and its score in each."""
+        idf = np.float32(self.idfs()[token_id]) if token_id < self.vocabulary_size else np.float32(0)
+        positions, scores = [], []
+        for number, segment in enumerate(self.segments):
+            docs, weights = segment.postings(token_id)
+            if not len(docs):
+                continue
+            mask = self._live_masks.get(number)
+            if mask is not None:
+                keep = mask[docs]
+                docs, weights = docs[keep], weights[keep]
+            positions.append(docs + self.bases[number] if number else docs)
+            scores.append(weights)
+        if not positions:
+            return _NO_DOCS, _NO_WEIGHTS
+        if len(positions) == 1:
+            return positions[0], scores[0] * idf
+        return np.concatenate(positions), np.concatenate(scores) * idf
+
+    def max_impacts(self) -> np.ndarray:
+        """The highest score each vocabulary id gives any document."""
+        if self._max_impacts is None:
+            highest = np.zeros(self.vocabulary_size, dtype=np.float32)
+            for segment in self.segments:
+                highest[segment.terms] = np.maximum(highest[segment.terms], segment.max_weights())
+            self._max_impacts = highest * self.idfs().astype(np.float32)
+        return self._max_impacts
+
+    # --- growth --------------------------------------------------------------------
+
+    def total_length(self) -> int:
+        """All live documents' tokens, for the average document length new weights use."""
+        total = 0
+        for number, segment in enumerate(self.segments):
+            mask = self._live_masks.get(number)
+            total += int(segment.lengths.sum() if mask is None else segment.lengths[mask].sum())
+        return total
 
 
 def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -252,200 +540,19 @@ def build_index(
     tokenize: Tokenize,
     generation: int,
     tokenizer_version: str,
+    segment_size: int | None = None,
 ) -> Index:
-    """Tokenize and index (rowid, article) pairs, in rowid order; keep each bullet's tokens."""
+    """An index held in memory over (rowid, article) pairs, in rowid order, in segments of
+    `segment_size` documents (one segment by default), all weighted with the same average
+    document length: scores are those of one segment over everything."""
     documents = sorted(documents, key=lambda pair: pair[0])
-    rowids = np.array([rowid for rowid, _ in documents], dtype=np.int64)
-    if not documents:
-        return Index(None, rowids, generation, tokenizer_version)
-    titles = [tokenize(article.title) for _, article in documents]
-    bullets = [[tokenize(bullet) for bullet in article.bullets] for _, article in documents]
-    corpus_tokens = [
-        title + [token for bullet in parts for token in bullet] or ["\x00empty"]
-        for title, parts in zip(titles, bullets)
-    ]
-    retriever = build_retriever(corpus_tokens)
-    vocabulary = retriever.vocab_dict
-    bullet_ids = [[[vocabulary[token] for token in bullet] for bullet in parts] for parts in bullets]
-    title_ids = [[[vocabulary[token] for token in title]] for title in titles]
-    return Index(
-        retriever, rowids, generation, tokenizer_version, BulletTokens.build(bullet_ids), BulletTokens.build(title_ids)
-    )
-
-
-def build_retriever(corpus_tokens: list[list[str]]):
-    import bm25s
-
-    retriever = bm25s.BM25(method=METHOD, k1=K1, b=B)
-    retriever.index(corpus_tokens, show_progress=False)
-    return retriever
-
-
-def save_index(index: Index, folder: Path) -> None:
-    """Write to a fresh folder, then swap it in, so a crash never leaves half an index.
-    On any failure (a full disk) the staging folder is removed and the previous index
-    stays in place; the error is raised."""
-    folder = Path(folder)
-    staging = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        _write_index(index, staging)
-        _swap_in(staging, folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    remove_leftovers(folder)
-
-
-def _write_index(index: Index, staging: Path) -> None:
-    staging.mkdir(parents=True)
-    if index.retriever is not None:
-        index.retriever.save(str(staging / "bm25s"), show_progress=False)
-    np.save(staging / "rowids.npy", index.rowids)
-    if index.bullets is not None:
-        index.bullets.save(staging)
-    if index.titles is not None:
-        index.titles.save(staging, "title")
-    manifest = {
-        "format": FORMAT,
-        "generation": index.generation,
-        "tokenizer": index.tokenizer_version,
-        "size": index.size,
-        "files": file_checksums(staging),
-    }
-    (staging / MANIFEST).write_text(json.dumps(manifest))
-
-
-def _swap_in(staging: Path, folder: Path) -> None:
-    """Put `staging` where `folder` is; if that fails, the previous folder is put back
-    unless another process saved its own there meanwhile."""
-    retired = folder.with_name(f"{folder.name}.old-{os.getpid()}")
-    if folder.exists():
-        os.replace(folder, retired)
-    try:
-        os.replace(staging, folder)
-    except OSError:
-        if retired.exists() and not folder.exists():
-            os.replace(retired, folder)
-        raise
-    finally:
-        shutil.rmtree(retired, ignore_errors=True)  # put back, or replaced by another process's save
-
-
-def remove_leftovers(folder: Path) -> None:
-    """Delete staging and retired folders that a killed process left behind."""
-    for leftover in folder.parent.glob(f"{folder.name}.*-*"):
-        kind, _, pid = leftover.name[len(folder.name) + 1 :].partition("-")
-        if kind in ("tmp", "old") and pid.isdigit() and not _process_alive(int(pid)):
-            shutil.rmtree(leftover, ignore_errors=True)
-
-
-def _process_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def load_index(folder: Path) -> Index | None:
-    """The saved index, or None when there is none, it cannot be read, or it is damaged:
-    its files must match the checksums in its manifest and pass `validate_index`."""
-    folder = Path(folder)
-    try:
-        manifest = json.loads((folder / MANIFEST).read_text())
-        if manifest.get("format") != FORMAT:
-            return None
-        if manifest.get("files") != file_checksums(folder):
-            raise DamagedIndex("its files do not match the checksums in its manifest")
-        rowids = np.load(folder / "rowids.npy")
-        retriever = None
-        if manifest["size"]:
-            import bm25s
-
-            retriever = bm25s.BM25.load(str(folder / "bm25s"), mmap=False, show_progress=False)
-        if len(rowids) != manifest["size"]:
-            raise DamagedIndex(f"it holds {len(rowids)} documents, its manifest says {manifest['size']}")
-        bullets = BulletTokens.load(folder) if manifest["size"] else None
-        titles = BulletTokens.load(folder, "title") if manifest["size"] else None
-        index = Index(retriever, rowids, int(manifest["generation"]), str(manifest["tokenizer"]), bullets, titles)
-        validate_index(index)
-        return index
-    except DamagedIndex as damage:
-        logger.warning("the search index at %s is damaged (%s); rebuilding it", folder, damage)
-        return None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
-        return None
-
-
-def validate_index(index: Index) -> None:
-    """Raise DamagedIndex unless the arrays fit together: dtypes, shapes, and every
-    stored position, token id and offset within range; a search cannot then read
-    outside an array or mistake one document for another."""
-    size = index.size
-    _check(index.rowids.ndim == 1 and index.rowids.dtype.kind == "i", "row ids are not integers")
-    _check(size == 0 or bool(np.all(np.diff(index.rowids) > 0)), "row ids are not strictly ascending")
-    if index.retriever is None:
-        _check(size == 0 and index.bullets is None, "documents without a matrix")
-        return
-    matrix = index.retriever.scores
-    data, indices, indptr = (np.asarray(matrix[key]) for key in ("data", "indices", "indptr"))
-    _check(data.dtype.kind == "f" and indices.dtype.kind in "iu" and indptr.dtype.kind in "iu", "matrix dtypes")
-    _check(data.ndim == indices.ndim == indptr.ndim == 1 and len(data) == len(indices), "matrix shapes")
-    _check(matrix.get("num_docs") == size, "the matrix counts another number of documents")
-    _check_offsets(indptr, len(indices), "term offsets (indptr)")
-    _check(bool(np.all(np.isfinite(data))), "scores that are not finite numbers")
-    _check(len(indices) == 0 or (int(indices.min()) >= 0 and int(indices.max()) < size), "document positions out of range")
-    _check_vocabulary(index.retriever.vocab_dict, len(indptr) - 1)
-    _check_bullets(index.bullets, size, len(indptr) - 1)
-    _check_bullets(index.titles, size, len(indptr) - 1, "title")
-
-
-def _check(holds: bool, what: str) -> None:
-    if not holds:
-        raise DamagedIndex(what)
-
-
-def _check_offsets(offsets: np.ndarray, end: int, what: str) -> None:
-    """Offsets into a flat array: 1-D integers from 0, never decreasing, ending at its length."""
-    _check(offsets.ndim == 1 and offsets.dtype.kind in "iu" and len(offsets) >= 1, f"{what}: shape or dtype")
-    _check(int(offsets[0]) == 0 and int(offsets[-1]) == end, f"{what}: do not span the array")
-    _check(bool(np.all(np.diff(offsets) >= 0)), f"{what}: decreasing")
-
-
-def _check_vocabulary(vocabulary: object, matrix_terms: int) -> None:
-    """Words to distinct integer ids; ids up to the matrix's term count (bm25s gives "" the id
-    just past the matrix)."""
-    _check(isinstance(vocabulary, dict), "the vocabulary is not a mapping")
-    ids = list(vocabulary.values())
-    _check(all(type(word) is str for word in vocabulary), "vocabulary words that are not text")
-    _check(all(type(token_id) is int for token_id in ids), "vocabulary ids that are not integers")
-    _check(len(set(ids)) == len(ids), "vocabulary ids used twice")
-    _check(not ids or (min(ids) >= 0 and max(ids) <= matrix_terms), "vocabulary ids past the matrix")
-
-
-def _check_bullets(bullets: BulletTokens | None, size: int, matrix_terms: int, what: str = "bullet") -> None:
-    _check(bullets is not None, f"per-{what} tokens are missing")
-    token_ids = bullets.token_ids
-    _check(token_ids.ndim == 1 and token_ids.dtype.kind in "iu", f"{what} token ids: shape or dtype")
-    _check(len(token_ids) == 0 or (int(token_ids.min()) >= 0 and int(token_ids.max()) < matrix_terms), f"{what} token ids out of range")
-    _check_offsets(bullets.token_starts, len(token_ids), f"{what} token offsets")
-    _check_offsets(bullets.bullet_starts, len(bullets.token_starts) - 1, f"{what} offsets")
-    _check(len(bullets.bullet_starts) == size + 1, f"{what} offsets for another number of documents")
-
-
-def file_checksums(folder: Path) -> dict[str, str]:
-    """The SHA-256 of every file of a saved index but its manifest, by path inside `folder`."""
-    folder = Path(folder)
-    checksums = {}
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST):
-        digest = hashlib.sha256()
-        with path.open("rb") as file:
-            for block in iter(lambda: file.read(CHECKSUM_BLOCK), b""):
-                digest.update(block)
-        checksums[path.relative_to(folder).as_posix()] = digest.hexdigest()
-    return checksums
+    vocabulary = Vocabulary("memory")
+    builders: list[SegmentBuilder] = []
+    for number, (rowid, article) in enumerate(documents):
+        if not builders or (segment_size and number % segment_size == 0):
+            builders.append(SegmentBuilder(vocabulary, tokenize))
+        builders[-1].add(rowid, article)
+    tokens = sum(builder.token_count() for builder in builders)
+    average_length = tokens / max(len(documents), 1) or 1.0
+    segments = [builder.finish(f"m{number}", average_length) for number, builder in enumerate(builders)]
+    return Index(segments, vocabulary, generation, tokenizer_version)

@@ -20,7 +20,9 @@ from .digest import resolve_topic
 from .errors import BriefbotError
 from .expand import Glossary, Translator, configured_entries, glossary_words
 from .lexicon import Dictionary
-from .index import Index, build_index, load_index, save_index
+from . import segments
+from .index import DamagedIndex, Index
+from .segments import load_index
 from .models import SHANGHAI, Answer, Article, Digest
 from .parse import Export, parse_file
 from .search import search
@@ -31,6 +33,7 @@ from .tokenize import Tokenizer
 ProgressCallback = Callable[[Path], None]
 T = TypeVar("T")
 SWAP_RACES = (errno.ENOENT, errno.ENOTEMPTY, errno.EEXIST)  # another process saving at the same moment
+INLINE_CATCH_UP = 200  # a question indexes at most this many missing articles itself, else a thread does
 logger = logging.getLogger(__name__)
 
 
@@ -79,7 +82,9 @@ class Library:
         self._local = threading.local()
         self._index: Index | None = None
         self._index_lock = threading.Lock()
-        self._built_here: Index | None = None  # the last index this process built from the database
+        self._built_here: Index | None = None  # the last index this process built anew from the database
+        self._rebuild_next = False  # the saved index is damaged: the next write builds it anew
+        self._catching_up: threading.Thread | None = None
         self._save_failed = False
         if seed:
             self.seed_if_empty()
@@ -102,56 +107,108 @@ class Library:
         return self.ingest(bundled_seed_files())
 
     def ingest(self, paths: Iterable[str | Path], on_file: ProgressCallback | None = None) -> store.IngestCounts:
-        """Parse all files, then write them in one transaction, then refresh the index."""
-        counts = self._parse_and_save(paths, on_file)
-        self.index()  # the parsed files are gone by now: building the index is the larger peak
+        """Parse all files, then, holding the index's write lock, write them in one
+        transaction and index what they added as a new segment. Questions meanwhile are
+        answered from the index as it was; the next one sees the new articles."""
+        exports = parse_all(export_files(paths), on_file)
+        with segments.write_lock(self.index_folder):
+            counts = store.save_articles(self.db, (article for export in exports for article in export.articles))
+            del exports  # indexing reads the articles back from the database, a batch at a time
+            self._publish(self._add_changes())
         return counts
 
-    def _parse_and_save(self, paths: Iterable[str | Path], on_file: ProgressCallback | None) -> store.IngestCounts:
-        exports = parse_all(export_files(paths), on_file)
-        return store.save_articles(self.db, (article for export in exports for article in export.articles))
-
     def index(self) -> Index:
-        """The index for what the database holds now: loaded, or rebuilt when stale."""
+        """The index for what the database holds now. A question never waits for an ingest:
+        when the database is ahead, the saved index is loaded if it has caught up; else a
+        few missing articles are indexed here and now (unless another process is writing
+        the index) and many in a background thread, and the current view answers meanwhile.
+        Only the very first question on a database without an index waits for the build."""
         current = store.generation(self.db)
-        index = self._index
-        if index is not None and index.generation == current:
-            return index
+        view = self._index
+        if view is not None and view.generation == current:
+            return view
         with self._index_lock:
-            index = self._index
-            if index is None or index.generation != current:
-                index = self._load_saved()
-            if index is None or index.generation != current or index.tokenizer_version != self.tokenizer.version:
-                index = self._rebuild(current)
-            self._index = index
-        return index
+            view = self._index
+            if view is None or view.generation != current:
+                view = self._load_saved(view)
+            if view is None:
+                with segments.write_lock(self.index_folder):
+                    view = self._add_changes()
+            elif view.generation != current:
+                if store.count_changed_since(self.db, view.generation) <= INLINE_CATCH_UP:
+                    with segments.write_lock(self.index_folder, wait=False) as held:
+                        view = self._add_changes() if held else view
+                else:
+                    self._catch_up_in_background()
+            if self._index is None or view.generation >= self._index.generation:
+                self._index = view
+            return self._index
 
-    def _load_saved(self) -> Index | None:
-        """The index saved on disk, or None when it is missing or damaged (then it is rebuilt)."""
+    def _load_saved(self, view: Index | None) -> Index | None:
+        """The saved index when it is newer than `view` and made by this tokenizer, else
+        `view`. A damaged one is logged and left for the next write to rebuild."""
         try:
-            return load_index(self.index_folder)
-        except Exception:  # noqa: BLE001 - any damage to derived files only means: rebuild
-            return None
+            saved = load_index(self.index_folder, view)
+        except DamagedIndex as damage:
+            logger.warning("the search index at %s is damaged (%s); rebuilding it", self.index_folder, damage)
+            self._rebuild_next = True
+            return view if view is not None and view.tokenizer_version == self.tokenizer.version else None
+        except OSError:  # a segment merged away between reading the manifest and its files
+            return view
+        if saved is None or saved.tokenizer_version != self.tokenizer.version:
+            return view if view is not None and view.tokenizer_version == self.tokenizer.version else None
+        return saved if view is None or saved.generation >= view.generation else view
 
-    def _rebuild(self, generation: int) -> Index:
-        """Build the index from the database and save it; if it cannot be saved (a full disk,
-        a read-only folder) it serves from memory, and the log says so once."""
-        index = build_index(store.all_articles(self.db), self.tokenizer, generation, self.tokenizer.version)
-        self._built_here = index
-        try:
-            save_index(index, self.index_folder)
-        except OSError as error:
-            if error.errno not in SWAP_RACES and not self._save_failed:
+    def _add_changes(self) -> Index:
+        """Index what the database holds past the saved index (everything, when there is no
+        usable one) and save it; the caller holds the write lock. If it cannot be saved (a full
+        disk, a read-only folder) the new view serves from memory, and the log says so once."""
+        generation = store.generation(self.db)
+        update = segments.add_changes(
+            self.index_folder,
+            lambda since: store.changed_since(self.db, since, upto=generation),
+            generation,
+            self.tokenizer,
+            self.tokenizer.version,
+            previous=None if self._rebuild_next else self._index,
+            fresh=self._rebuild_next,
+        )
+        self._rebuild_next = False
+        if update.rebuilt:
+            self._built_here = update.index
+        if update.error is not None:
+            if update.error.errno not in SWAP_RACES and not self._save_failed:
                 logger.warning(
                     "cannot save the search index to %s (%s); serving it from memory, "
                     "and every new process will rebuild it",
                     self.index_folder,
-                    error,
+                    update.error,
                 )
-            self._save_failed = self._save_failed or error.errno not in SWAP_RACES
+            self._save_failed = self._save_failed or update.error.errno not in SWAP_RACES
         else:
             self._save_failed = False
-        return index
+        return update.index
+
+    def _publish(self, view: Index) -> None:
+        with self._index_lock:
+            if self._index is None or view.generation >= self._index.generation:
+                self._index = view
+
+    def _catch_up_in_background(self) -> None:
+        """Index what the database holds past the current view in a thread, once at a time;
+        it waits for the write lock, so when another process is ingesting it finds that done."""
+        if self._catching_up is not None and self._catching_up.is_alive():
+            return
+
+        def catch_up() -> None:
+            try:
+                with segments.write_lock(self.index_folder):
+                    self._publish(self._add_changes())
+            except Exception:  # noqa: BLE001 - a question will try again; say why meanwhile
+                logger.exception("indexing new articles in the background failed")
+
+        self._catching_up = threading.Thread(target=catch_up, name="briefbot-index", daemon=True)
+        self._catching_up.start()
 
     def _on_index(self, use: Callable[[Index], T]) -> T:
         """use(index). If that raises on an index loaded from disk, damage the load-time checks
@@ -167,7 +224,9 @@ class Library:
             logger.warning("the search index at %s failed a question; rebuilding it", self.index_folder)
             with self._index_lock:
                 if self._index is index:
-                    self._index = self._rebuild(store.generation(self.db))
+                    self._rebuild_next = True
+                    with segments.write_lock(self.index_folder):
+                        self._index = self._add_changes()
                 index = self._index
         return use(index)
 

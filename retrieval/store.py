@@ -187,6 +187,11 @@ def bump_generation(db: sqlite_utils.Database) -> None:
     )
 
 
+def count_changed_since(db: sqlite_utils.Database, version: int) -> int:
+    """How many articles were written after generation `version`."""
+    return db.execute("SELECT count(*) FROM articles WHERE version > ?", [version]).fetchone()[0]
+
+
 def count_articles(db: sqlite_utils.Database) -> int:
     return _table_size(db, "articles")
 
@@ -208,13 +213,16 @@ def all_articles(db: sqlite_utils.Database) -> list[tuple[int, Article]]:
     return [(row[0], _article(row)) for row in db.execute(f"{_SELECT} ORDER BY a.rowid")]
 
 
-def changed_since(db: sqlite_utils.Database, version: int, batch: int = 1000) -> Iterator[tuple[int, Article]]:
-    """Each article written after generation `version` (added, or replaced by a fuller copy)
-    with its rowid, in rowid order, read from a cursor a batch at a time. Topics are left out:
-    the index does not read them."""
+def changed_since(
+    db: sqlite_utils.Database, version: int, upto: int | None = None, batch: int = 1000
+) -> Iterator[tuple[int, Article]]:
+    """Each article written after generation `version` and up to `upto` (added, or replaced
+    by a fuller copy) with its rowid, in rowid order, read from a cursor a batch at a time.
+    Topics are left out: the index does not read them."""
     cursor = db.execute(
-        "SELECT rowid, uid, title, source, published, bullets, NULL FROM articles a WHERE version > ? ORDER BY rowid",
-        [version],
+        "SELECT rowid, uid, title, source, published, bullets, NULL FROM articles a "
+        "WHERE version > ? AND version <= ? ORDER BY rowid",
+        [version, upto if upto is not None else 1 << 62],
     )
     while rows := cursor.fetchmany(batch):
         yield from ((row[0], _article(row)) for row in rows)

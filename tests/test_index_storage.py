@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval import Library, index as index_module
-from retrieval.index import MANIFEST, file_checksums
+from retrieval import Library, segments as index_module
+from retrieval.index import DamagedIndex
+from retrieval.segments import MANIFEST, file_checksums
 
 QUESTIONS = ("Lynas Malaysia", "美澳稀土协议总金额是多少?", "tungsten")
 
@@ -32,48 +33,49 @@ def rewrite_array(path: Path, change) -> None:
     np.save(path, change(array.copy()))
 
 
-def out_of_range_indices(folder: Path) -> None:
-    rewrite_array(folder / "bm25s" / "indices.csc.index.npy", lambda a: a + 10_000)
+def first_segment(folder: Path) -> Path:
+    return folder / json.loads((folder / MANIFEST).read_text())["segments"][0]["name"]
 
 
-def wrong_indptr(folder: Path) -> None:
-    rewrite_array(folder / "bm25s" / "indptr.csc.index.npy", lambda a: a[::-1])
+def out_of_range_docs(folder: Path) -> None:
+    rewrite_array(first_segment(folder) / "docs.npy", lambda a: a + 10_000)
 
 
-def shifted_indptr(folder: Path) -> None:
-    rewrite_array(folder / "bm25s" / "indptr.csc.index.npy", lambda a: np.minimum(a * 3, a[-1] * 3))
+def reversed_term_starts(folder: Path) -> None:
+    rewrite_array(first_segment(folder) / "term_starts.npy", lambda a: a[::-1])
 
 
-def vocabulary_as_strings(folder: Path) -> None:
-    path = folder / "bm25s" / "vocab.index.json"
-    vocabulary = json.loads(path.read_text())
-    path.write_text(json.dumps({word: str(token_id) for word, token_id in vocabulary.items()}))
+def shifted_term_starts(folder: Path) -> None:
+    rewrite_array(first_segment(folder) / "term_starts.npy", lambda a: np.minimum(a * 3, a[-1] * 3))
 
 
-def vocabulary_past_the_matrix(folder: Path) -> None:
-    path = folder / "bm25s" / "vocab.index.json"
-    vocabulary = json.loads(path.read_text())
-    path.write_text(json.dumps({word: token_id * 50 for word, token_id in vocabulary.items()}))
+def words_as_numbers(folder: Path) -> None:
+    path = first_segment(folder) / "words.json"
+    path.write_text(json.dumps(list(range(len(json.loads(path.read_text()))))))
+
+
+def terms_past_the_vocabulary(folder: Path) -> None:
+    rewrite_array(first_segment(folder) / "terms.npy", lambda a: a * 50)
 
 
 def bullet_ids_out_of_range(folder: Path) -> None:
-    rewrite_array(folder / "bullet_token_ids.npy", lambda a: a + 1_000_000)
+    rewrite_array(first_segment(folder) / "bullet_token_ids.npy", lambda a: a + 1_000_000)
 
 
 def bullet_starts_past_the_end(folder: Path) -> None:
-    rewrite_array(folder / "bullet_token_starts.npy", lambda a: a * 2)
+    rewrite_array(first_segment(folder) / "bullet_token_starts.npy", lambda a: a * 2)
 
 
 def rowids_as_floats(folder: Path) -> None:
-    rewrite_array(folder / "rowids.npy", lambda a: a.astype(np.float64) + 0.5)
+    rewrite_array(first_segment(folder) / "rowids.npy", lambda a: a.astype(np.float64) + 0.5)
 
 
 DAMAGES = [
-    out_of_range_indices,
-    wrong_indptr,
-    shifted_indptr,
-    vocabulary_as_strings,
-    vocabulary_past_the_matrix,
+    out_of_range_docs,
+    reversed_term_starts,
+    shifted_term_starts,
+    words_as_numbers,
+    terms_past_the_vocabulary,
     bullet_ids_out_of_range,
     bullet_starts_past_the_end,
     rowids_as_floats,
@@ -83,7 +85,8 @@ DAMAGES = [
 def record_checksums(folder: Path) -> None:
     """As if the damage had happened before the save: the manifest vouches for it."""
     manifest = json.loads((folder / MANIFEST).read_text())
-    manifest["files"] = file_checksums(folder)
+    for entry in manifest["segments"]:
+        entry["files"] = file_checksums(folder / entry["name"])
     (folder / MANIFEST).write_text(json.dumps(manifest))
 
 
@@ -97,18 +100,20 @@ def test_a_tampered_index_fails_its_checksum_and_the_next_question_is_answered(s
 def test_a_damaged_index_with_matching_checksums_fails_validation_and_is_rebuilt(seeded_library, expected, damage):
     damage(seeded_library.index_folder)
     record_checksums(seeded_library.index_folder)
-    assert index_module.load_index(seeded_library.index_folder) is None
+    with pytest.raises(DamagedIndex):
+        index_module.load_index(seeded_library.index_folder)
     assert answers(Library(seeded_library.db_path)) == expected
     assert index_module.load_index(seeded_library.index_folder) is not None, "the rebuilt index was not saved"
 
 
-@pytest.mark.parametrize("damage", [out_of_range_indices, vocabulary_as_strings], ids=lambda d: d.__name__)
+@pytest.mark.parametrize("damage", [out_of_range_docs], ids=lambda d: d.__name__)
 def test_damage_the_checks_miss_is_rebuilt_when_a_question_fails_on_it(
     seeded_library, expected, damage, monkeypatch, caplog
 ):
     damage(seeded_library.index_folder)
     record_checksums(seeded_library.index_folder)
-    monkeypatch.setattr(index_module, "validate_index", lambda index: None)
+    monkeypatch.setattr(index_module, "validate_segment", lambda segment, entry: None)
+    monkeypatch.setattr(index_module, "validate_contents", lambda segment: None)  # as for a large segment
     with caplog.at_level(logging.WARNING, logger="retrieval.library"):
         assert answers(Library(seeded_library.db_path)) == expected
     assert [record.message for record in caplog.records if "rebuilding" in record.message] == [
@@ -133,7 +138,8 @@ def test_a_failure_on_an_index_this_process_built_is_raised_not_retried(seeded_l
 
 
 def leftovers(folder: Path) -> list[Path]:
-    return sorted(folder.parent.glob(f"{folder.name}.*"))
+    """Staging files and folders: beside the index or inside it."""
+    return sorted([*folder.parent.glob(f"{folder.name}.*"), *folder.glob("*.tmp-*")])
 
 
 def export_of(title: str) -> str:

@@ -7,26 +7,40 @@ import numpy as np
 import pytest
 
 from retrieval import benchmark, parse_file
-from retrieval.index import build_index
+import bm25s
+
+from retrieval.index import B, K1, article_text, build_index
 from retrieval.scoring import top_documents
 from retrieval.tokenize import Tokenizer
 
 
 @pytest.fixture(scope="module")
-def synthetic_index(tmp_path_factory):
+def synthetic_articles(tmp_path_factory):
     """1,500 synthetic articles: Zipf-like English bullets, so many tokens are in most documents."""
     files = benchmark.write_corpus(tmp_path_factory.mktemp("corpus"), 1_500, seed=5)
-    articles = [a for path in files for a in parse_file(path).articles]
-    return build_index(list(enumerate(articles, start=1)), Tokenizer(), generation=1, tokenizer_version="t")
+    return [a for path in files for a in parse_file(path).articles]
+
+
+@pytest.fixture(scope="module", params=[None, 400], ids=["one-segment", "four-segments"])
+def synthetic_index(request, synthetic_articles):
+    """The synthetic articles indexed in one segment, or in four, with bm25s over the same
+    tokens beside it as the reference."""
+    tokenizer = Tokenizer()
+    index = build_index(
+        list(enumerate(synthetic_articles, start=1)), tokenizer, 1, "t", segment_size=request.param
+    )
+    reference = bm25s.BM25(method="lucene", k1=K1, b=B)
+    reference.index([tokenizer(article_text(a)) for a in synthetic_articles], show_progress=False)
+    index.reference = reference
+    return index
 
 
 def every_score(index, weights):
     """The reference: every document's score, each token's from bm25s itself, weighted and summed."""
     total = np.zeros(index.size)
     for token, weight in weights.items():
-        token_id = index.token_id(token)
-        if token_id is not None:
-            total += weight * index.retriever.get_scores_from_ids([token_id])
+        if index.token_id(token) is not None:
+            total += weight * index.reference.get_scores_from_ids([index.reference.vocab_dict[token]])
     return total
 
 

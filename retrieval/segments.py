@@ -1,0 +1,437 @@
+"""The index on disk: one folder per segment, and a manifest naming the live ones.
+
+    <database>.index/
+        briefbot.json      the manifest: format, generation, tokenizer, segments in order,
+                           tombstoned rowids per segment, each file's size and checksum
+        write.lock         held by the one process adding or merging segments
+        s000001/           a segment's arrays (.npy, memory-mapped when read) and new words
+
+A segment folder is written under a temporary name and renamed, then the manifest is
+replaced (write, fsync, rename): a killed or failed writer leaves the previous manifest,
+and folders no manifest names are removed by the next writer. Readers take no lock.
+
+Loading checks every file's size and the checksums of the small ones, plus the shapes
+and offsets that searching relies on; the big arrays are not read in full (that would
+cost a second per gigabyte and bring every page into memory), so damage inside them is
+found when a question fails on it, and the library rebuilds then.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .index import BulletTokens, DamagedIndex, Index, Segment, SegmentBuilder, Tokenize, Vocabulary, merge_segments
+from .models import Article
+
+MANIFEST = "briefbot.json"
+LOCK = "write.lock"
+FORMAT = 5  # 4: one bm25s matrix; 5: segments of our own arrays
+SEGMENT_DOCUMENTS = 100_000  # a bulk build starts a new segment past this many documents
+MERGE_FACTOR = 8  # this many segments of one size class are merged into one
+FULLY_CHECKED_BYTES = 4 << 20  # files up to this size have their checksum verified on load
+CHECKSUM_BLOCK = 1 << 20
+ARRAYS = ("rowids", "lengths", "terms", "term_starts", "docs", "weights")
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Manifest:
+    """What the index holds: the segments in order and the rowids tombstoned in each."""
+
+    generation: int
+    tokenizer: str
+    vocabulary_id: str
+    segments: list[dict] = field(default_factory=list)
+    dead: dict[str, list[int]] = field(default_factory=dict)
+    next_segment: int = 1
+
+    def to_json(self) -> str:
+        return json.dumps({"format": FORMAT, **self.__dict__})
+
+    @classmethod
+    def read(cls, folder: Path) -> Manifest | None:
+        """The manifest in `folder`; None when there is none or it is of another format."""
+        try:
+            raw = json.loads((Path(folder) / MANIFEST).read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(raw, dict) or raw.pop("format", None) != FORMAT:
+            return None
+        try:
+            manifest = cls(**raw)
+        except TypeError:
+            return None
+        return manifest
+
+    def write(self, folder: Path) -> None:
+        staging = Path(folder) / f"{MANIFEST}.tmp-{os.getpid()}"
+        try:
+            with staging.open("w") as file:
+                file.write(self.to_json())
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(staging, Path(folder) / MANIFEST)
+        except BaseException:
+            staging.unlink(missing_ok=True)
+            raise
+
+    def new_segment_name(self) -> str:
+        name = f"s{self.next_segment:06d}"
+        self.next_segment += 1
+        return name
+
+
+# --- one segment's files ------------------------------------------------------------
+
+
+def save_segment(folder: Path, segment: Segment) -> dict:
+    """Write `segment` into folder/<name> (under a temporary name first); its manifest entry."""
+    target = Path(folder) / segment.name
+    staging = Path(folder) / f"{segment.name}.tmp-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        staging.mkdir(parents=True)
+        for name in ARRAYS:
+            np.save(staging / f"{name}.npy", getattr(segment, name))
+        for prefix, tokens in (("bullet", segment.bullets), ("title", segment.titles)):
+            for name, array in zip(BulletTokens.FILES, (tokens.token_ids, tokens.token_starts, tokens.bullet_starts)):
+                np.save(staging / f"{prefix}_{name}.npy", array)
+        (staging / "words.json").write_text(json.dumps(segment.words, ensure_ascii=False), encoding="utf-8")
+        files = file_checksums(staging)
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return {
+        "name": segment.name,
+        "documents": segment.size,
+        "first_term": segment.first_term,
+        "words": len(segment.words),
+        "average_length": segment.average_length,
+        "files": files,
+    }
+
+
+def load_segment(folder: Path, entry: dict) -> Segment:
+    """A segment's arrays, memory-mapped, after the checks of the module docstring."""
+    where = Path(folder) / entry["name"]
+    expected = entry["files"]
+    for name, (size, checksum) in expected.items():
+        path = where / name
+        if path.stat().st_size != size:
+            raise DamagedIndex(f"{entry['name']}/{name} is {path.stat().st_size} bytes, its manifest says {size}")
+        if size <= FULLY_CHECKED_BYTES and _checksum(path) != checksum:
+            raise DamagedIndex(f"{entry['name']}/{name} does not match the checksum in the manifest")
+
+    def array(name: str) -> np.ndarray:
+        return np.load(where / f"{name}.npy", mmap_mode="r").view(np.ndarray)
+
+    tokens = [BulletTokens(*(array(f"{prefix}_{name}") for name in BulletTokens.FILES)) for prefix in ("bullet", "title")]
+    words = json.loads((where / "words.json").read_text(encoding="utf-8"))
+    segment = Segment(
+        entry["name"],
+        *(array(name) for name in ARRAYS),
+        tokens[0],
+        tokens[1],
+        int(entry["first_term"]),
+        words,
+        float(entry["average_length"]),
+    )
+    validate_segment(segment, entry)
+    if all(size <= FULLY_CHECKED_BYTES for size, _ in expected.values()):
+        validate_contents(segment)  # small enough to read whole: every position and id too
+    return segment
+
+
+def validate_segment(segment: Segment, entry: dict) -> None:
+    """Raise DamagedIndex unless the arrays fit together: dtypes, shapes, and offsets that
+    span what they index. Positions and ids inside the large arrays are not read here."""
+    size = segment.size
+    _check(isinstance(segment.words, list) and all(type(word) is str for word in segment.words), "words that are not text")
+    _check(len(segment.words) == entry["words"] and size == entry["documents"], "counts other than the manifest's")
+    _check(segment.rowids.ndim == 1 and segment.rowids.dtype.kind == "i", "row ids are not integers")
+    _check(size < 2 or bool(np.all(np.diff(segment.rowids) > 0)), "row ids are not strictly ascending")
+    _check(segment.lengths.shape == (size,) and segment.lengths.dtype.kind == "i", "document lengths")
+    _check(segment.weights.dtype.kind == "f" and segment.docs.dtype.kind == "i", "posting dtypes")
+    _check(segment.docs.ndim == segment.weights.ndim == 1 and len(segment.docs) == len(segment.weights), "posting shapes")
+    _check(segment.terms.ndim == 1 and segment.terms.dtype.kind == "i", "term ids: shape or dtype")
+    _check(len(segment.term_starts) == len(segment.terms) + 1, "term offsets for another number of terms")
+    _check_offsets(segment.term_starts, len(segment.docs), "term offsets")
+    _check(len(segment.terms) < 2 or bool(np.all(np.diff(segment.terms) > 0)), "term ids are not strictly ascending")
+    _check(
+        len(segment.terms) == 0 or (int(segment.terms[0]) >= 0 and int(segment.terms[-1]) < segment.term_end),
+        "term ids past the vocabulary",
+    )
+    for what, tokens in (("bullet", segment.bullets), ("title", segment.titles)):
+        _check(tokens.token_ids.ndim == 1 and tokens.token_ids.dtype.kind == "i", f"{what} token ids: shape or dtype")
+        _check_offsets(tokens.token_starts, len(tokens.token_ids), f"{what} token offsets")
+        _check_offsets(tokens.bullet_starts, len(tokens.token_starts) - 1, f"{what} offsets")
+        _check(len(tokens.bullet_starts) == size + 1, f"{what} offsets for another number of documents")
+
+
+def validate_contents(segment: Segment) -> None:
+    """Raise DamagedIndex unless every stored position and token id is within range."""
+    def within(array: np.ndarray, end: int) -> bool:
+        return len(array) == 0 or (int(array.min()) >= 0 and int(array.max()) < end)
+
+    _check(within(segment.docs, segment.size), "document positions out of range")
+    _check(bool(np.all(np.isfinite(segment.weights))), "scores that are not finite numbers")
+    for what, tokens in (("bullet", segment.bullets), ("title", segment.titles)):
+        _check(within(tokens.token_ids, segment.term_end), f"{what} token ids out of range")
+
+
+def _check(holds: bool, what: str) -> None:
+    if not holds:
+        raise DamagedIndex(what)
+
+
+def _check_offsets(offsets: np.ndarray, end: int, what: str) -> None:
+    """Offsets into a flat array: 1-D integers from 0, never decreasing, ending at its length."""
+    _check(offsets.ndim == 1 and offsets.dtype.kind in "iu" and len(offsets) >= 1, f"{what}: shape or dtype")
+    _check(int(offsets[0]) == 0 and int(offsets[-1]) == end, f"{what}: do not span the array")
+    _check(bool(np.all(np.diff(offsets) >= 0)), f"{what}: decreasing")
+
+
+def _checksum(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(CHECKSUM_BLOCK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_checksums(folder: Path) -> dict[str, list]:
+    """[size, SHA-256] of every file in a segment folder, by name."""
+    return {path.name: [path.stat().st_size, _checksum(path)] for path in sorted(Path(folder).iterdir()) if path.is_file()}
+
+
+# --- views ----------------------------------------------------------------------------
+
+
+def load_index(folder: Path, previous: Index | None = None) -> Index | None:
+    """The index the manifest describes; None when there is none or it is of another format.
+    Segments and the vocabulary of `previous` are reused where the manifest still names them.
+    Raises DamagedIndex when a file does not match the manifest or the arrays do not fit."""
+    folder = Path(folder)
+    manifest = Manifest.read(folder)
+    if manifest is None:
+        return None
+    known = {s.name: s for s in previous.segments} if previous is not None else {}
+    try:
+        segments = [
+            known[entry["name"]] if entry["name"] in known else load_segment(folder, entry)
+            for entry in manifest.segments
+        ]
+    except (KeyError, TypeError, ValueError) as error:
+        if isinstance(error, DamagedIndex):
+            raise
+        raise DamagedIndex(f"unreadable: {error}") from None
+    vocabulary = _vocabulary(manifest, segments, previous)
+    return Index(segments, vocabulary, manifest.generation, manifest.tokenizer, _dead(manifest))
+
+
+def _dead(manifest: Manifest) -> dict[str, np.ndarray]:
+    return {name: np.asarray(rowids, dtype=np.int64) for name, rowids in manifest.dead.items()}
+
+
+def _vocabulary(manifest: Manifest, segments: list[Segment], previous: Index | None) -> Vocabulary:
+    """The previous view's vocabulary grown by the new segments' words, when it is the same
+    vocabulary and ends where one of the segments ends; else one read from all segments."""
+    expected = 0
+    for segment in segments:
+        _check(segment.first_term == expected, "segments whose words do not follow each other")
+        expected = segment.term_end
+    vocabulary = previous.vocabulary if previous is not None else None
+    if vocabulary is None or vocabulary.identity != manifest.vocabulary_id:
+        vocabulary = None
+    elif len(vocabulary) > expected or (len(vocabulary) and all(s.term_end != len(vocabulary) for s in segments)):
+        vocabulary = None
+    if vocabulary is None:
+        vocabulary = Vocabulary(manifest.vocabulary_id)
+    for segment in segments:
+        if segment.term_end > len(vocabulary):
+            vocabulary.extend(segment.words)
+    return vocabulary
+
+
+@contextlib.contextmanager
+def write_lock(folder: Path, wait: bool = True) -> Iterator[bool]:
+    """Hold the index's write lock; with wait=False, yield False at once if another holds it."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / LOCK).open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# --- growing --------------------------------------------------------------------------
+
+
+@dataclass
+class Update:
+    """What `add_changes` made: the new view, and whether it reached the disk."""
+
+    index: Index
+    saved: bool
+    rebuilt: bool = False
+    error: OSError | None = None
+
+
+def add_changes(
+    folder: Path,
+    changes_since: Callable[[int], Iterable[tuple[int, Article]]],
+    generation: int,
+    tokenize: Tokenize,
+    tokenizer_version: str,
+    previous: Index | None = None,
+    fresh: bool = False,
+) -> Update:
+    """Index the articles written after the saved index's generation, up to `generation`
+    (`changes_since(saved generation)` yields them), as new segments; tombstone the older
+    copies of replaced articles; save; merge small segments. Without a usable saved index
+    (or with `fresh`) the index is built anew from changes_since(0). The caller holds the
+    write lock.
+
+    If the disk refuses the new segment (full, read-only), the view is still returned, built
+    in memory, with saved=False and the error; the saved index stays as it was."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = Manifest.read(folder)
+    base = None
+    if manifest is not None and manifest.tokenizer == tokenizer_version and not fresh:
+        try:
+            base = load_index(folder, previous)
+        except (DamagedIndex, OSError):
+            base = None
+    if base is None:
+        manifest = Manifest(0, tokenizer_version, uuid.uuid4().hex, next_segment=manifest.next_segment if manifest else 1)
+        base = Index([], Vocabulary(manifest.vocabulary_id), 0, tokenizer_version)
+    dead = {name: list(rowids) for name, rowids in manifest.dead.items()}
+    new_segments = []
+    builder = SegmentBuilder(base.vocabulary, tokenize)
+    documents, tokens = base.documents, base.total_length()
+    for rowid, article in changes_since(base.generation):
+        position = base.position(rowid)
+        if position is not None:
+            owner = base.segments[int(np.searchsorted(base.bases, position, side="right")) - 1]
+            dead.setdefault(owner.name, []).append(rowid)
+            documents -= 1  # its length stays in the average until a merge
+        builder.add(rowid, article)
+        if len(builder) >= SEGMENT_DOCUMENTS:
+            documents, tokens = _flush(builder, manifest, new_segments, documents, tokens)
+            builder = SegmentBuilder(base.vocabulary, tokenize)
+    if len(builder):
+        _flush(builder, manifest, new_segments, documents, tokens)
+    segments = base.segments + new_segments
+    view = Index(segments, base.vocabulary, generation, tokenizer_version, dead)
+    try:
+        entries = [save_segment(folder, segment) for segment in new_segments]
+        manifest.segments = manifest.segments + entries if base.segments else entries
+        manifest.generation, manifest.dead = generation, {k: v for k, v in dead.items() if v}
+        manifest.write(folder)
+    except OSError as error:
+        for segment in new_segments:
+            shutil.rmtree(folder / segment.name, ignore_errors=True)
+        return Update(view, False, not base.segments, error)
+    view = _merge_small(folder, manifest, view)
+    remove_unnamed(folder, manifest)
+    return Update(view, True, not base.segments)
+
+
+def _flush(builder: SegmentBuilder, manifest: Manifest, into: list[Segment], documents: int, tokens: int) -> tuple[int, int]:
+    documents += len(builder)
+    tokens += builder.token_count()
+    into.append(builder.finish(manifest.new_segment_name(), tokens / max(documents, 1) or 1.0))
+    return documents, tokens
+
+
+def merge_plan(sizes: list[int]) -> tuple[int, int] | None:
+    """[start, end) of adjacent segments to merge: MERGE_FACTOR or more in a row of one size
+    class (powers of MERGE_FACTOR), newest first, none of them full (SEGMENT_DOCUMENTS)."""
+    def size_class(size: int) -> int:
+        return int(np.log(max(size, 1)) / np.log(MERGE_FACTOR))
+
+    end = len(sizes)
+    while end > 0:
+        start = end - 1
+        while start > 0 and size_class(sizes[start - 1]) == size_class(sizes[end - 1]):
+            start -= 1
+        run = [i for i in range(start, end)]
+        if len(run) >= MERGE_FACTOR and all(sizes[i] < SEGMENT_DOCUMENTS for i in run):
+            total = 0
+            first = end
+            while first > start and total + sizes[first - 1] <= SEGMENT_DOCUMENTS:
+                first -= 1
+                total += sizes[first]
+            if end - first >= 2:
+                return first, end
+        end = start
+    return None
+
+
+def _merge_small(folder: Path, manifest: Manifest, view: Index) -> Index:
+    """Merge runs of small segments while the policy finds one; a failed merge changes nothing."""
+    while (plan := merge_plan([segment.size for segment in view.segments])) is not None:
+        start, end = plan
+        group = view.segments[start:end]
+        merged = merge_segments(manifest.new_segment_name(), group, view.dead, view.total_length() / max(view.documents, 1) or 1.0)
+        try:
+            entry = save_segment(folder, merged)
+            names = {segment.name for segment in group}
+            manifest.segments = manifest.segments[:start] + [entry] + manifest.segments[end:]
+            manifest.dead = {name: rowids for name, rowids in manifest.dead.items() if name not in names}
+            manifest.write(folder)
+        except OSError as error:
+            shutil.rmtree(folder / merged.name, ignore_errors=True)
+            logger.warning("could not merge index segments in %s (%s); they stay as they are", folder, error)
+            return view
+        view = Index(view.segments[:start] + [merged] + view.segments[end:], view.vocabulary, view.generation, view.tokenizer_version, _dead(manifest))
+    return view
+
+
+def remove_unnamed(folder: Path, manifest: Manifest) -> None:
+    """Delete what the manifest does not name: merged-away segments, a killed writer's
+    folders, an older format's files. Readers that mapped them keep their mappings."""
+    keep = {entry["name"] for entry in manifest.segments} | {MANIFEST, LOCK}
+    for path in Path(folder).iterdir():
+        if path.name in keep:
+            continue
+        if path.name.startswith(f"{MANIFEST}.tmp-") and _writer_alive(path.name):
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def _writer_alive(name: str) -> bool:
+    pid = name.rsplit("-", 1)[-1]
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
