@@ -126,6 +126,10 @@ class Library:
             self._index = index
         return index
 
+    def index_generation(self) -> int | None:
+        """The generation of the index in memory (None before one is loaded); no database read."""
+        return self._index.generation if self._index is not None else None
+
     def _load_saved(self) -> Index | None:
         """The index saved on disk, or None when it is missing or damaged (then it is rebuilt)."""
         try:
