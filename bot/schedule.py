@@ -21,8 +21,8 @@ from retrieval.subscriptions import Subscription
 from retrieval.transaction import write_transaction
 
 from . import render, state
-from .metrics import Metrics
 from .i18n import language_of, text
+from .metrics import Metrics
 
 EVERY_DAY = tuple(range(7))
 RETRY_SECONDS = 60  # a delivery cut by a dropped connection is tried again this soon

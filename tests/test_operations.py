@@ -18,7 +18,8 @@ from bot.app import JsonFormatter, Settings, TokenFilter
 from bot.metrics import Metrics
 from retrieval import store
 from tests.deployment import image_healthcheck
-from tests.fake_telegram import TOKEN, FakeTelegramServer, message_update, user
+from tests.exports import export_text
+from tests.fake_telegram import TOKEN, FakeTelegramServer, document_update, message_update, user
 from tests.loopback import loopback_bot
 from tests.test_bot_e2e import free_port, start_webhook_bot, stop, wait_for, webhook_environment
 
@@ -69,7 +70,8 @@ def test_healthz_and_metrics_on_the_webhook_server_of_the_image_command(seeded_l
             status, kind, body = get(f"{base}/healthz")
             generation = store.generation(seeded_library.db)
             assert (status, kind) == (200, "application/json; charset=UTF-8")
-            assert json.loads(body) == {"status": "ok", "database_generation": generation, "index_generation": generation}
+            current = {"database_generation": generation, "index_generation": generation}
+            assert json.loads(body) == {"status": "ok", **current}
             assert probe(environment).returncode == 0
 
             status, kind, body = get(f"{base}/metrics")
@@ -137,6 +139,16 @@ def test_deliveries_sent_and_failed_and_telegram_errors_by_code(app, seeded_libr
     assert app.run(schedule.deliver(app.application.bot, seeded_library, 1002, "钕", job_queue)) is None
     assert metric(app, "briefbot_deliveries_failed_total") == 1
     assert metric(app, "briefbot_telegram_errors_total", code="403", kind="Forbidden") == 1
+
+
+def test_an_uploaded_export_is_timed_and_the_index_generation_follows(seeded_library):
+    owner = user(4242)
+    with loopback_bot(seeded_library, admins=frozenset({owner["id"]})) as app:
+        generation = store.generation(seeded_library.db)
+        app.api.files["f1"] = export_text("合成", 2).encode()
+        app.send(document_update("f1", "new.txt", "/ingest", sender=owner))
+        assert metric(app, "briefbot_ingest_seconds_count") == 1
+        assert metric(app, "briefbot_index_generation") == store.generation(seeded_library.db) > generation
 
 
 def test_the_metrics_name_an_unloaded_index_minus_one():
