@@ -77,16 +77,39 @@ def health_report(library: Library) -> tuple[bool, dict]:
     return False, {"status": "unavailable", "reason": reason, **generations}
 
 
+class IndexCatchUp:
+    """Brings this worker's index up to the database's generation in a worker thread, one
+    rebuild at a time, so that an idle worker does not stay behind until its next question."""
+
+    def __init__(self, library: Library) -> None:
+        self.library = library
+        self.task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(asyncio.to_thread(self.library.index))
+            self.task.add_done_callback(self._log_failure)
+
+    @staticmethod
+    def _log_failure(task: asyncio.Task) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            logger.warning("Could not bring the search index up to date", exc_info=task.exception())
+
+
 class HealthEndpoint(tornado.web.RequestHandler):
-    """GET /healthz: 200 and {"status": "ok", …} when this worker can answer, else 503 and why."""
+    """GET /healthz: 200 and {"status": "ok", …} when this worker can answer, else 503 and why;
+    an index found behind the database starts catching up."""
 
     SUPPORTED_METHODS = ("GET",)
 
-    def initialize(self, library: Library) -> None:
+    def initialize(self, library: Library, catch_up: IndexCatchUp) -> None:
         self.library = library
+        self.catch_up = catch_up
 
     async def get(self) -> None:
         healthy, report = await asyncio.to_thread(health_report, self.library)
+        if not healthy and "database_generation" in report:  # the database answered; the index is behind it
+            self.catch_up.start()
         self.set_status(HTTPStatus.OK if healthy else HTTPStatus.SERVICE_UNAVAILABLE)
         self.set_header("Cache-Control", "no-store")
         self.finish(report)
@@ -107,8 +130,9 @@ class MetricsEndpoint(tornado.web.RequestHandler):
 
 def routes(application: Application, path: str, secret: str) -> list[tuple]:
     """The webhook at /path, and /healthz and /metrics beside it."""
+    library = application.bot_data["library"]
     return [
-        (HEALTH_PATH, HealthEndpoint, {"library": application.bot_data["library"]}),
+        (HEALTH_PATH, HealthEndpoint, {"library": library, "catch_up": IndexCatchUp(library)}),
         (METRICS_PATH, MetricsEndpoint, {"metrics": application.bot_data["metrics"]}),
         (rf"/{path}/?", UpdateEndpoint, {"bot_application": application, "secret": secret}),
     ]

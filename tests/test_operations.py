@@ -59,6 +59,8 @@ def probe(environment: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 def test_healthz_and_metrics_on_the_webhook_server_of_the_image_command(seeded_library):
+    """/healthz: 200, then 503 when the database moves ahead of the index, then 200 once the
+    index caught up; /metrics counts the question asked through the webhook."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with FakeTelegramServer() as server:
@@ -100,6 +102,8 @@ def test_healthz_and_metrics_on_the_webhook_server_of_the_image_command(seeded_l
             }
             stale = probe(environment)
             assert stale.returncode == 1 and "search index at generation" in stale.stdout
+            caught_up = wait_for(lambda: (reply := get(f"{base}/healthz"))[0] == 200 and json.loads(reply[2]))
+            assert caught_up["index_generation"] == generation + 1  # the 503 set the index catching up
         finally:
             log = stop(process)
     lines = [json.loads(line) for line in log.splitlines() if line.strip()]
