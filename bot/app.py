@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import secrets
 from dataclasses import dataclass, field
-from datetime import tzinfo
+from datetime import datetime, timezone, tzinfo
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
@@ -21,7 +22,6 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -38,10 +38,13 @@ from telegram.request import BaseRequest
 from retrieval import Library, subscriptions
 
 from . import handlers, schedule, state, webhook
+from .health import DEFAULT_LISTEN, DEFAULT_PORT
+from .metrics import CountingRateLimiter, Metrics
 from .i18n import ADMIN_COMMANDS, CHINESE, COMMANDS, DESCRIPTIONS, ENGLISH
 from .ratelimit import ChatFairProcessor, RequestLimiter
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+LOG_FORMATS = ("text", "json")
 CONCURRENT_UPDATES = 16  # questions wait on worker threads; others need not queue behind them
 UPDATES_PER_CHAT = 2  # one chat's updates handled at once; the rest wait without taking a slot
 logger = logging.getLogger(__name__)
@@ -58,18 +61,23 @@ class Settings:
     requests_per_minute: int = 20  # per user, every kind of request
     group_messages_per_minute: int = 20  # Telegram's limit on a bot's messages to one group; 0: none
     upload_limit_mb: int = 20  # the largest export an owner may upload
+    log_format: str = "text"  # or "json": one object per line
 
     @classmethod
     def from_environment(cls) -> Settings:
-        """TELEGRAM_BOT_TOKEN, TELEGRAM_BASE_URL, BRIEFBOT_TZ and BRIEFBOT_ADMINS."""
+        """TELEGRAM_BOT_TOKEN, TELEGRAM_BASE_URL, BRIEFBOT_TZ, BRIEFBOT_ADMINS and BRIEFBOT_LOG_FORMAT."""
         admins = frozenset(
             int(part) for part in os.environ.get("BRIEFBOT_ADMINS", "").replace(",", " ").split() if part.isdigit()
         )
+        log_format = (os.environ.get("BRIEFBOT_LOG_FORMAT") or "text").strip().lower()
+        if log_format not in LOG_FORMATS:
+            raise ValueError(f"BRIEFBOT_LOG_FORMAT is {log_format!r}; use text or json")
         return cls(
             token=os.environ["TELEGRAM_BOT_TOKEN"].strip(),
             base_url=os.environ.get("TELEGRAM_BASE_URL") or None,
             timezone=ZoneInfo(os.environ.get("BRIEFBOT_TZ") or DEFAULT_TIMEZONE),
             admins=admins,
+            log_format=log_format,
         )
 
 
@@ -95,12 +103,14 @@ def build_application(settings: Settings, library: Library, request: BaseRequest
         tzinfo=settings.timezone,
         link_preview_options=LinkPreviewOptions(is_disabled=True),
     )
+    metrics = Metrics(library.index_generation)
+    limiter = CountingRateLimiter(metrics, group_max_rate=settings.group_messages_per_minute, max_retries=3)
     builder = (
         ApplicationBuilder()
         .application_class(BriefbotApplication)
         .token(settings.token)
         .defaults(defaults)
-        .rate_limiter(AIORateLimiter(group_max_rate=settings.group_messages_per_minute, max_retries=3))
+        .rate_limiter(limiter)
         .post_init(post_init)
         .concurrent_updates(ChatFairProcessor(CONCURRENT_UPDATES, UPDATES_PER_CHAT))
     )
@@ -116,6 +126,7 @@ def build_application(settings: Settings, library: Library, request: BaseRequest
         pages=handlers.PageStore(),
         limiter=RequestLimiter(settings.requests_per_minute, 60.0),
         stopping=asyncio.Event(),
+        metrics=metrics,
     )
     add_handlers(application)
     return application
@@ -219,8 +230,32 @@ class TokenFilter(logging.Filter):
         return True
 
 
-def setup_logging(token: str) -> None:
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC, ISO 8601), level, logger, message, and the
+    exception's traceback when there is one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def setup_logging(token: str, log_format: str = "text") -> None:
+    """Log INFO and up to stderr, as text or as JSON lines, the token masked either way."""
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    if log_format == "json":
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JsonFormatter())
     for noisy in ("httpx", "httpcore", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     for handler in logging.getLogger().handlers:
@@ -231,11 +266,11 @@ def run_bot(
     settings: Settings,
     library: Library,
     webhook_url: str | None = None,
-    listen: str = "127.0.0.1",
-    port: int = 8443,
+    listen: str = DEFAULT_LISTEN,
+    port: int = DEFAULT_PORT,
 ) -> None:
     """Run until interrupted: long polling, or a webhook checked with a secret token."""
-    setup_logging(settings.token)
+    setup_logging(settings.token, settings.log_format)
     application = build_application(settings, library)
     if webhook_url:
         secret = os.environ.get("BRIEFBOT_WEBHOOK_SECRET") or secrets.token_urlsafe(32)

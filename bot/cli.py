@@ -17,6 +17,7 @@ from retrieval import BriefbotError, Library, ParseError
 from retrieval.models import Answer, Article, Digest, Hit
 from retrieval.stories import Story
 
+from .health import DEFAULT_LISTEN, DEFAULT_PORT, LISTEN_SETTING, PORT_SETTING
 from .i18n import ENGLISH, note_text
 
 EXIT_USAGE = 2
@@ -360,14 +361,30 @@ def digest_text(result: Digest) -> str:
 
 @cli.command()
 @click.option("--webhook", "webhook_url", metavar="URL", help="Receive updates at this HTTPS URL instead of polling.")
-@click.option("--listen", default="127.0.0.1", show_default=True, help="Address the webhook server listens on.")
-@click.option("--port", type=click.IntRange(1, 65535), default=8443, show_default=True, help="Webhook server port.")
+@click.option(
+    "--listen",
+    default=DEFAULT_LISTEN,
+    envvar=LISTEN_SETTING,
+    show_default=True,
+    help=f"Address the webhook server listens on (or ${LISTEN_SETTING}).",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=DEFAULT_PORT,
+    envvar=PORT_SETTING,
+    show_default=True,
+    help=f"Webhook server port, also serving /healthz and /metrics (or ${PORT_SETTING}).",
+)
 @db_option
 def run(webhook_url: str | None, listen: str, port: int, db: str | None) -> None:
     """Run the Telegram bot (long polling, or a webhook with --webhook).
 
-    Needs TELEGRAM_BOT_TOKEN; TELEGRAM_BASE_URL, BRIEFBOT_TZ and BRIEFBOT_ADMINS are optional.
+    Needs TELEGRAM_BOT_TOKEN; TELEGRAM_BASE_URL, BRIEFBOT_TZ, BRIEFBOT_ADMINS and
+    BRIEFBOT_LOG_FORMAT (text or json) are optional.
     """
+    if webhook_url is not None and not webhook_url.strip():
+        raise click.BadParameter("give the public HTTPS URL Telegram should post updates to", param_hint="--webhook")
     if not os.environ.get("TELEGRAM_BOT_TOKEN", "").strip():
         click.echo(
             "Error: TELEGRAM_BOT_TOKEN is not set. Create a bot with @BotFather in Telegram "

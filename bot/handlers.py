@@ -104,6 +104,14 @@ def _timezone_name(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> str:
     return str(schedule.chat_timezone(_library(context), chat_id, context.bot_data["settings"].timezone))
 
 
+async def _ask(context: ContextTypes.DEFAULT_TYPE, question: str, count: int) -> Answer:
+    """The library's answer, in a worker thread, counted and timed in the metrics."""
+    started = time.perf_counter()
+    answer = await asyncio.to_thread(_library(context).ask, question, count)
+    context.bot_data["metrics"].answered(answer, time.perf_counter() - started)
+    return answer
+
+
 async def _db(context: ContextTypes.DEFAULT_TYPE, function, *args):
     """Run a database function on the library's database in a worker thread."""
     return await schedule.on_database(_library(context), function, *args)
@@ -262,7 +270,7 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
         await _prompt(update, context, "ask", text(_language(update, context), "ask_prompt"))
         return
     language = language_for(question, _language(update, context))
-    answer = await asyncio.to_thread(_library(context).ask, question, ANSWER_RESULTS)
+    answer = await _ask(context, question, ANSWER_RESULTS)
     pages = render.answer_pages(answer, language)
     keyboard = None
     if len(pages) > 1:
@@ -428,7 +436,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     question = query.query.strip()
     library = _library(context)
     if question:
-        answer = await asyncio.to_thread(library.ask, question, INLINE_RESULTS)
+        answer = await _ask(context, question, INLINE_RESULTS)
         hits = answer.hits
     else:
         hits = [
@@ -928,7 +936,8 @@ async def ingest_document(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             await message.reply_text(too_big)
             return
         try:
-            counts = await asyncio.to_thread(_library(context).ingest, [path])
+            with context.bot_data["metrics"].ingest_seconds.time():
+                counts = await asyncio.to_thread(_library(context).ingest, [path])
         except ParseError as error:
             reply = text(
                 language,

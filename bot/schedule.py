@@ -22,6 +22,7 @@ from retrieval.transaction import write_transaction
 
 from . import render, state
 from .i18n import language_of, text
+from .metrics import Metrics
 
 EVERY_DAY = tuple(range(7))
 RETRY_SECONDS = 60  # a delivery cut by a dropped connection is tried again this soon
@@ -136,6 +137,11 @@ def _stopping(job_queue: JobQueue | None) -> bool:
     return stopping is not None and stopping.is_set()
 
 
+def _metrics(job_queue: JobQueue | None) -> Metrics:
+    """The Application's metrics; a delivery run without one (a test) counts into a spare."""
+    return job_queue.application.bot_data["metrics"] if job_queue is not None else Metrics(lambda: None)
+
+
 def _move_chat_rows(db, old_id: int, new_id: int) -> list[Subscription]:
     with write_transaction(db):
         moved = subscriptions.move_chat(db, old_id, new_id)
@@ -220,6 +226,7 @@ async def _deliver(bot: Bot, library: Library, chat_id: int, topic: str, job_que
         try:
             message = await send_following_migration(bot, library, job_queue, chat_id, html_text, buttons)
         except TelegramError as error:
+            _metrics(job_queue).deliveries_failed.inc()
             if not answer_lost(error):  # Telegram refused it: nothing was sent
                 await on_database(library, subscriptions.withdraw, chat_id, topic)
             if not unreachable(error):
@@ -232,5 +239,6 @@ async def _deliver(bot: Bot, library: Library, chat_id: int, topic: str, job_que
         chat_id = message.chat_id
         done = cursor if first and last else None
         await on_database(library, subscriptions.record_delivery, chat_id, topic, batch, done)
+        _metrics(job_queue).deliveries_sent.inc()
         sent += len(batch)
     return sent

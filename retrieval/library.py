@@ -144,6 +144,10 @@ class Library:
                 self._index = view
             return self._index
 
+    def index_generation(self) -> int | None:
+        """The generation of the index in memory (None before one is loaded); no database read."""
+        return self._index.generation if self._index is not None else None
+
     def _load_saved(self, view: Index | None) -> Index | None:
         """The saved index when it is newer than `view` and made by this tokenizer, else
         `view`. A damaged one is logged and left for the next write to rebuild."""

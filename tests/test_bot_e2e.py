@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.deployment import image_command, path_with_this_python
 from tests.fake_telegram import (
     BOT_USERNAME,
     TOKEN,
@@ -46,6 +47,31 @@ def start_bot(server: FakeTelegramServer, db: Path, *extra: str, **env: str) -> 
     return subprocess.Popen(
         command, cwd=REPO, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+
+
+def start_webhook_bot(server: FakeTelegramServer, db: Path, port: int, **env: str) -> subprocess.Popen:
+    """The container image's own command (its CMD, read from deploy/Dockerfile), serving the
+    webhook at http://127.0.0.1:`port`/hook, and /healthz and /metrics."""
+    environment = webhook_environment(server, db, port, **env)
+    return subprocess.Popen(
+        image_command(), cwd=REPO, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def webhook_environment(server: FakeTelegramServer, db: Path, port: int, **env: str) -> dict[str, str]:
+    """The environment a container would give the image's command, for this machine."""
+    return {
+        **os.environ,
+        "PATH": path_with_this_python(),
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_BASE_URL": server.base_url,
+        "BRIEFBOT_DB": str(db),
+        "BRIEFBOT_WEBHOOK_URL": f"http://127.0.0.1:{port}/hook",
+        "BRIEFBOT_LISTEN": "127.0.0.1",
+        "BRIEFBOT_PORT": str(port),
+        "PYTHONUNBUFFERED": "1",
+        **env,
+    }
 
 
 def stop(process: subprocess.Popen) -> str:
@@ -133,17 +159,7 @@ def test_webhook_mode_checks_the_secret_token(seeded_library):
     with FakeTelegramServer() as server:
         api = server.api
         url = f"http://127.0.0.1:{port}/hook"
-        process = start_bot(
-            server,
-            seeded_library.db_path,
-            "--webhook",
-            url,
-            "--listen",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            BRIEFBOT_WEBHOOK_SECRET="s3cret-Token_1",
-        )
+        process = start_webhook_bot(server, seeded_library.db_path, port, BRIEFBOT_WEBHOOK_SECRET="s3cret-Token_1")
         try:
             [registered] = wait_for(lambda: api.sent("setWebhook"), process=process)
             assert registered.params["url"] == url and registered.params["secret_token"] == "s3cret-Token_1"

@@ -19,7 +19,7 @@ from tests.fake_telegram import (
     user,
 )
 from tests.loopback import loopback_bot
-from tests.test_bot_e2e import FakeTelegramServer, _status, free_port, start_bot, stop, wait_for
+from tests.test_bot_e2e import FakeTelegramServer, _status, free_port, start_webhook_bot, stop, wait_for
 
 OWNER = user(4242)
 EXPORT = (
@@ -98,9 +98,7 @@ def test_the_webhook_answers_400_to_bodies_that_are_not_updates(seeded_library):
     port = free_port()
     url = f"http://127.0.0.1:{port}/hook"
     with FakeTelegramServer() as server:
-        process = start_bot(
-            server, seeded_library.db_path, "--webhook", url, "--port", str(port), BRIEFBOT_WEBHOOK_SECRET="s3cret"
-        )
+        process = start_webhook_bot(server, seeded_library.db_path, port, BRIEFBOT_WEBHOOK_SECRET="s3cret")
         try:
             wait_for(lambda: server.api.sent("setWebhook"), process=process)
 
