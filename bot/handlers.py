@@ -31,6 +31,7 @@ from retrieval.models import Answer, Hit
 from retrieval.subscriptions import FREQUENCIES, Subscription
 
 from . import render, schedule, state
+from .ingestion import ingest_in_child
 from .i18n import CHINESE, ENGLISH, EXAMPLES, WEEKDAYS, language_for, language_of, text
 from .ratelimit import Verdict
 
@@ -937,7 +938,8 @@ async def ingest_document(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             return
         try:
             with context.bot_data["metrics"].ingest_seconds.time():
-                counts = await asyncio.to_thread(_library(context).ingest, [path])
+                counts = await asyncio.to_thread(ingest_in_child, _library(context).db_path, [path])
+                await asyncio.to_thread(_library(context).index)  # the saved segment: loaded in milliseconds
         except ParseError as error:
             reply = text(
                 language,

@@ -18,6 +18,9 @@ class ParseError(BriefbotError):
         self.reason = reason
         super().__init__(f"{self.path}:{line}: {reason}")
 
+    def __reduce__(self):  # rebuilt from its parts when it crosses a process boundary
+        return type(self), (self.path, self.line, self.reason)
+
 
 class StoreError(BriefbotError):
     """The database cannot be opened or written."""

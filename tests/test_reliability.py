@@ -84,30 +84,44 @@ def test_a_killed_ingest_leaves_the_database_as_before_or_after_and_a_rerun_comp
     assert answer.hits[0].article.title == f"合成标题 {last} 稀土"
 
 
-def test_questions_are_answered_while_a_large_ingest_writes(seeded_db, big_exports):
+QUESTION_BOUND_SECONDS = 2.0  # generous on a shared 2-core CI machine; `briefbot bench` measures the p99
+
+
+def test_questions_are_answered_within_a_bound_while_a_large_ingest_writes_and_indexes(seeded_db, big_exports):
+    """The old design rebuilt the whole index under the lock questions take: they waited for
+    it. Now a question is answered from the current view while the ingest writes and indexes,
+    and the first question after it sees the new articles."""
     writer = briefbot("ingest", str(big_exports), db=seeded_db)
-    answered: list[int] = []
+    latencies: list[float] = []
     failures: list[BaseException] = []
 
     def ask_until_the_writer_ends() -> None:
         library = Library(seeded_db)
+        library.warm_up()
         while writer.poll() is None:
             try:
-                answered.append(len(library.ask("Lynas Malaysia", k=3).hits))
+                started = time.perf_counter()
+                hits = library.ask("Lynas Malaysia", k=3).hits
+                latencies.append(time.perf_counter() - started)
+                assert hits
             except BaseException as error:  # noqa: BLE001 - any failure fails the test
                 failures.append(error)
                 return
 
     readers = [threading.Thread(target=ask_until_the_writer_ends) for _ in range(2)]
+    started = time.perf_counter()
     for reader in readers:
         reader.start()
     out, err = writer.communicate(timeout=300)
+    ingest_seconds = time.perf_counter() - started
     for reader in readers:
         reader.join(timeout=120)
     assert writer.returncode == 0, err
     assert not failures, failures
-    assert len(answered) >= 3, f"only {len(answered)} questions ran during the ingest"
-    assert all(answered)
+    assert len(latencies) >= 10, f"only {len(latencies)} questions ran during a {ingest_seconds:.1f} s ingest"
+    assert max(latencies) < QUESTION_BOUND_SECONDS, f"a question waited {max(latencies):.2f} s"
+    last = FILES * PER_FILE - 1
+    assert Library(seeded_db).ask(f"item{last}", k=1).hits[0].article.title == f"合成标题 {last} 稀土"
 
 
 def test_an_index_older_than_the_database_catches_up_with_only_what_it_misses(seeded_db, tmp_path):

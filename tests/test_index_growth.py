@@ -1,0 +1,123 @@
+"""The index grows by segments: an ingest tokenizes only what it wrote, a replaced article
+is found once (its new copy), small segments merge without changing answers, and a
+serving library takes a new segment in without reloading the ones it has."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from retrieval import Library, segments, store
+from retrieval.index import SegmentBuilder, build_index
+from retrieval.segments import MANIFEST, MERGE_FACTOR, SEGMENT_DOCUMENTS, merge_plan
+from tests.exports import export_text, ingest_synthetic
+
+
+def manifest(library: Library) -> dict:
+    return json.loads((library.index_folder / MANIFEST).read_text())
+
+
+@pytest.fixture
+def counted_adds(monkeypatch) -> list[int]:
+    """The rowids every SegmentBuilder tokenizes, in order."""
+    added: list[int] = []
+    original = SegmentBuilder.add
+
+    def add(self, rowid, article):
+        added.append(rowid)
+        original(self, rowid, article)
+
+    monkeypatch.setattr(SegmentBuilder, "add", add)
+    return added
+
+
+def test_an_ingest_tokenizes_only_the_articles_it_wrote(seeded_library, tmp_path, counted_adds):
+    seeded_library.index()
+    before = manifest(seeded_library)["segments"]
+    ingest_synthetic(seeded_library, tmp_path, "合成", 10, first=500)
+    assert len(counted_adds) == 10
+    after = manifest(seeded_library)["segments"]
+    assert after[: len(before)] == before, "the segments already written are left as they are"
+    assert after[-1]["documents"] == 10
+    assert seeded_library.ask("item507", k=1).hits[0].article.title == "合成标题 507 稀土"
+
+
+def test_a_serving_library_takes_in_a_new_segment_keeping_the_ones_it_has(seeded_library, tmp_path):
+    serving = Library(seeded_library.db_path)
+    first = serving.index()
+    ingest_synthetic(Library(seeded_library.db_path), tmp_path, "合成", 5, first=600)  # another process's ingest
+    second = serving.index()
+    assert second.generation > first.generation
+    assert second.segments[: len(first.segments)] == first.segments
+    assert all(a is b for a, b in zip(second.segments, first.segments)), "loaded segments are shared, not reread"
+    assert serving.ask("item603", k=1).hits[0].article.title == "合成标题 603 稀土"
+
+
+def test_a_fuller_copy_replaces_the_indexed_one_which_is_never_found_again(tmp_path):
+    library = Library(tmp_path / "r.db", seed=False)
+    short, full = tmp_path / "short.txt", tmp_path / "full.txt"
+    text = export_text("合成", 1, first=1)
+    short.write_text(text.rsplit(" - ", 1)[0] + "\n", encoding="utf-8")  # the last bullet cut off
+    full.write_text(text, encoding="utf-8")
+    library.ingest([short])
+    library.ingest([full])
+    index = library.index()
+    assert [segment["documents"] for segment in manifest(library)["segments"]] == [1, 1]
+    assert index.documents == 1 and index.size == 2
+    hits = library.ask("item1", k=5).hits
+    assert len(hits) == 1
+    assert len(hits[0].article.bullets) == 4, "the answer is the full copy"
+    # idf counts the live copy only, as a fresh build would
+    fresh = Library(tmp_path / "fresh.db", seed=False)
+    fresh.ingest([full])
+    assert index.document_frequency("item1") == fresh.index().document_frequency("item1") == 1
+
+
+@pytest.mark.parametrize(
+    ("sizes", "plan"),
+    [
+        ([5000] * 3, None),
+        ([90_000] + [10] * MERGE_FACTOR, (1, 1 + MERGE_FACTOR)),
+        ([10] * (MERGE_FACTOR - 1), None),
+        ([SEGMENT_DOCUMENTS] * (MERGE_FACTOR + 2), None),  # full segments are never merged
+        ([500] * MERGE_FACTOR + [10] * MERGE_FACTOR, (MERGE_FACTOR, 2 * MERGE_FACTOR)),  # newest class first
+    ],
+)
+def test_the_merge_policy_merges_runs_of_small_segments_of_one_size(sizes, plan):
+    assert merge_plan(sizes) == plan
+
+
+def test_merged_segments_answer_as_a_fresh_build_does(tmp_path):
+    """A merge recomputes every weight with the index's average document length, so after one
+    the scores are a fresh build's. (Until then a segment keeps the average of its day.)"""
+    library = Library(tmp_path / "grown.db", seed=False)
+    for number in range(MERGE_FACTOR):
+        ingest_synthetic(library, tmp_path, "合成", 3, first=700 + number * 3)
+    assert [segment["documents"] for segment in manifest(library)["segments"]] == [3 * MERGE_FACTOR]
+    grown = library.index()
+    rebuilt = build_index(store.all_articles(library.db), library.tokenizer, 0, "x")
+    assert grown.documents == rebuilt.documents
+    for question in ("item705", "rare earth export control", "Japan magnet"):
+        weights = {token: 1.0 for token in library.tokenizer(question)}
+        assert top(grown, weights) == top(rebuilt, weights)
+
+
+def top(index, weights) -> list[int]:
+    scores = np.zeros(index.size)
+    for token, weight in weights.items():
+        token_id = index.token_id(token)
+        if token_id is not None:
+            positions, values = index.postings(token_id)
+            scores[positions] += weight * values
+    order = np.argsort(-scores, kind="stable")[:5]
+    return [int(index.rowids[i]) for i in order if scores[i] > 0]
+
+
+def test_a_disk_that_refuses_the_segment_keeps_the_saved_index_and_answers_from_memory(seeded_library, tmp_path, monkeypatch):
+    saved = manifest(seeded_library)
+    monkeypatch.setattr(segments, "save_segment", lambda folder, segment: (_ for _ in ()).throw(OSError(28, "No space left on device")))
+    ingest_synthetic(seeded_library, tmp_path, "合成", 2, first=900)
+    assert manifest(seeded_library) == saved
+    assert seeded_library.ask("item901", k=1).hits[0].article.title == "合成标题 901 稀土"
