@@ -112,7 +112,14 @@ class Segment:
     first_term: int
     words: list[str]
     average_length: float  # the index's mean document length when the weights were computed
-    _max_weights: np.ndarray | None = field(default=None, repr=False)
+    max_weights: np.ndarray = field(default=None, repr=False)  # each of `terms`' highest weight
+
+    def __post_init__(self) -> None:
+        if self.max_weights is None:
+            starts = self.term_starts[:-1]
+            self.max_weights = (
+                np.maximum.reduceat(self.weights, starts) if len(starts) else np.zeros(0, np.float32)
+            ).astype(np.float32)
 
     @property
     def size(self) -> int:
@@ -129,13 +136,6 @@ class Segment:
             return _NO_DOCS, _NO_WEIGHTS
         start, end = self.term_starts[at], self.term_starts[at + 1]
         return self.docs[start:end], self.weights[start:end]
-
-    def max_weights(self) -> np.ndarray:
-        """The highest tf part of each of `terms` in any document here."""
-        if self._max_weights is None:
-            starts = self.term_starts[:-1]
-            self._max_weights = np.maximum.reduceat(self.weights, starts) if len(starts) else np.zeros(0, np.float32)
-        return self._max_weights
 
     def document_terms(self, positions: np.ndarray) -> np.ndarray:
         """The distinct term ids of each document at local `positions`, once per document."""
@@ -505,7 +505,7 @@ class Index:
         if self._max_impacts is None:
             highest = np.zeros(self.vocabulary_size, dtype=np.float32)
             for segment in self.segments:
-                highest[segment.terms] = np.maximum(highest[segment.terms], segment.max_weights())
+                highest[segment.terms] = np.maximum(highest[segment.terms], segment.max_weights)
             self._max_impacts = highest * self.idfs().astype(np.float32)
         return self._max_impacts
 

@@ -53,7 +53,7 @@ def _common_terms(index: Index, terms: Mapping[int, float]) -> set[int]:
     if min(terms.values()) < 0:
         return set()
     threshold = index.size * COMMON_SHARE
-    frequency = {token_id: len(index.postings(token_id)[0]) for token_id in terms}
+    frequency = {token_id: index.frequency(token_id) for token_id in terms}
     common = {token_id for token_id, df in frequency.items() if df > threshold}
     if common == set(terms):
         common.discard(min(common, key=frequency.get))

@@ -37,12 +37,12 @@ from .models import Article
 
 MANIFEST = "briefbot.json"
 LOCK = "write.lock"
-FORMAT = 5  # 4: one bm25s matrix; 5: segments of our own arrays
+FORMAT = 6  # 4: one bm25s matrix; 5: segments of our own arrays; 6: each term's highest weight saved
 SEGMENT_DOCUMENTS = 100_000  # a bulk build starts a new segment past this many documents
 MERGE_FACTOR = 8  # this many segments of one size class are merged into one
 FULLY_CHECKED_BYTES = 4 << 20  # files up to this size have their checksum verified on load
 CHECKSUM_BLOCK = 1 << 20
-ARRAYS = ("rowids", "lengths", "terms", "term_starts", "docs", "weights")
+ARRAYS = ("rowids", "lengths", "terms", "term_starts", "docs", "weights", "max_weights")
 logger = logging.getLogger(__name__)
 
 
@@ -141,14 +141,21 @@ def load_segment(folder: Path, entry: dict) -> Segment:
 
     tokens = [BulletTokens(*(array(f"{prefix}_{name}") for name in BulletTokens.FILES)) for prefix in ("bullet", "title")]
     words = json.loads((where / "words.json").read_text(encoding="utf-8"))
+    rowids, lengths, terms, term_starts, docs, weights, max_weights = (array(name) for name in ARRAYS)
     segment = Segment(
         entry["name"],
-        *(array(name) for name in ARRAYS),
+        rowids,
+        lengths,
+        terms,
+        term_starts,
+        docs,
+        weights,
         tokens[0],
         tokens[1],
         int(entry["first_term"]),
         words,
         float(entry["average_length"]),
+        max_weights,
     )
     validate_segment(segment, entry)
     if all(size <= FULLY_CHECKED_BYTES for size, _ in expected.values()):
@@ -168,6 +175,7 @@ def validate_segment(segment: Segment, entry: dict) -> None:
     _check(segment.weights.dtype.kind == "f" and segment.docs.dtype.kind == "i", "posting dtypes")
     _check(segment.docs.ndim == segment.weights.ndim == 1 and len(segment.docs) == len(segment.weights), "posting shapes")
     _check(segment.terms.ndim == 1 and segment.terms.dtype.kind == "i", "term ids: shape or dtype")
+    _check(segment.max_weights.shape == segment.terms.shape, "highest weights for another number of terms")
     _check(len(segment.term_starts) == len(segment.terms) + 1, "term offsets for another number of terms")
     _check_offsets(segment.term_starts, len(segment.docs), "term offsets")
     _check(len(segment.terms) < 2 or bool(np.all(np.diff(segment.terms) > 0)), "term ids are not strictly ascending")
