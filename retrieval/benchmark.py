@@ -181,7 +181,6 @@ def _top5(scores: np.ndarray) -> np.ndarray:
 
 def measure_size(articles: int, questions: int, seed: int, workdir: str) -> dict:
     """Build and query one size; runs in its own process so its peak memory is its own."""
-    from . import store
     from .index import article_text
     from .library import Library, export_files, parse_all
 
@@ -190,7 +189,7 @@ def measure_size(articles: int, questions: int, seed: int, workdir: str) -> dict
     library = Library(Path(workdir) / f"bench-{articles}.db", seed=False)
     started = time.perf_counter()
     exports = parse_all(export_files([folder]))
-    store.save_articles(library.db, [article for export in exports for article in export.articles])
+    library.store.save_articles([article for export in exports for article in export.articles])
     ingest_seconds = time.perf_counter() - started
     del exports  # a serving process does not hold the parsed files
     started = time.perf_counter()
@@ -209,7 +208,7 @@ def measure_size(articles: int, questions: int, seed: int, workdir: str) -> dict
             ids = retriever.get_tokens_ids(library.tokenizer(text))
             return _top5(retriever.get_scores_from_ids(ids)) if ids else None
         result.bm25s_ms.append(_timed(raw_bm25s)[0])
-    newest = store.newest_day(library.db)
+    newest = library.store.newest_day()
     for _ in range(DIGEST_RUNS):  # a 7-day window ending on the newest day: full of articles
         result.digest_ms.append(_timed(library.digest, SYNTHETIC_TOPIC, 7, newest)[0])
     result.digest_cold_seconds = cold_digest_seconds(library.db_path)
@@ -222,9 +221,7 @@ def _rank_bm25_times(library, article_text, asked: list[str]) -> list[float]:
     """rank-bm25 over the same tokens, as many questions as fit in the time budget."""
     from rank_bm25 import BM25Okapi
 
-    from . import store
-
-    corpus = [library.tokenizer(article_text(article)) or ["\x00"] for _, article in store.all_articles(library.db)]
+    corpus = [library.tokenizer(article_text(article)) or ["\x00"] for _, article in library.store.all_articles()]
     reference = BM25Okapi(corpus)
     times: list[float] = []
     spent = 0.0

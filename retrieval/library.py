@@ -17,7 +17,7 @@ import sqlite_utils
 from . import store
 from .digest import digest as build_digest
 from .digest import resolve_topic
-from .errors import BriefbotError
+from .errors import BriefbotError, StoreError
 from .expand import Glossary, Translator, configured_entries, glossary_words
 from .lexicon import Dictionary
 from .index import Index, build_index, load_index, save_index
@@ -70,13 +70,15 @@ class Library:
     """Search, digests and ingest over one database; safe to share between threads."""
 
     def __init__(self, db_path: str | Path | None = None, seed: bool = True, glossary: str | None = None) -> None:
-        """`glossary` is a BRIEFBOT_GLOSSARY value (default: that variable): a TSV path, or "none"."""
-        self.db_path = Path(db_path) if db_path else store.default_db_path()
+        """`db_path` is a SQLite file or a postgresql:// URL (default: $BRIEFBOT_DB, else a file
+        in the data folder); `glossary` a BRIEFBOT_GLOSSARY value (default: that variable):
+        a TSV path, or "none"."""
+        self.db_path = store.location(db_path)
+        self.store = store.open_store(self.db_path)
         entries = configured_entries(glossary)
         self.tokenizer = Tokenizer(user_words=glossary_words(entries))
         self.glossary = Glossary(entries, self.tokenizer)
         self.translator = Translator(self.glossary, Dictionary(self.tokenizer), self.tokenizer.frequency)
-        self._local = threading.local()
         self._index: Index | None = None
         self._index_lock = threading.Lock()
         self._built_here: Index | None = None  # the last index this process built from the database
@@ -86,18 +88,23 @@ class Library:
 
     @property
     def db(self) -> sqlite_utils.Database:
-        """This thread's connection."""
-        if getattr(self._local, "db", None) is None:
-            self._local.db = store.open_db(self.db_path)
-        return self._local.db
+        """This thread's SQLite connection, for the bot's state (subscriptions, deliveries,
+        chat settings), which lives beside the articles until it has a store of its own."""
+        if not isinstance(self.store, store.SqliteStore):
+            raise StoreError(f"the bot's state is kept in SQLite only for now, not in {self.store.location}")
+        return self.store.db
 
     @property
     def index_folder(self) -> Path:
-        return self.db_path.with_name(self.db_path.name + ".index")
+        return self.store.index_folder
+
+    def close(self) -> None:
+        """Release the database connections (a pool's, for PostgreSQL)."""
+        self.store.close()
 
     def seed_if_empty(self) -> store.IngestCounts | None:
         """Ingest the bundled corpus into an empty database."""
-        if store.count_articles(self.db):
+        if self.store.count_articles():
             return None
         return self.ingest(bundled_seed_files())
 
@@ -109,11 +116,11 @@ class Library:
 
     def _parse_and_save(self, paths: Iterable[str | Path], on_file: ProgressCallback | None) -> store.IngestCounts:
         exports = parse_all(export_files(paths), on_file)
-        return store.save_articles(self.db, (article for export in exports for article in export.articles))
+        return self.store.save_articles((article for export in exports for article in export.articles))
 
     def index(self) -> Index:
         """The index for what the database holds now: loaded, or rebuilt when stale."""
-        current = store.generation(self.db)
+        current = self.store.generation()
         index = self._index
         if index is not None and index.generation == current:
             return index
@@ -136,7 +143,7 @@ class Library:
     def _rebuild(self, generation: int) -> Index:
         """Build the index from the database and save it; if it cannot be saved (a full disk,
         a read-only folder) it serves from memory, and the log says so once."""
-        index = build_index(store.all_articles(self.db), self.tokenizer, generation, self.tokenizer.version)
+        index = build_index(self.store.all_articles(), self.tokenizer, generation, self.tokenizer.version)
         self._built_here = index
         try:
             save_index(index, self.index_folder)
@@ -167,7 +174,7 @@ class Library:
             logger.warning("the search index at %s failed a question; rebuilding it", self.index_folder)
             with self._index_lock:
                 if self._index is index:
-                    self._index = self._rebuild(store.generation(self.db))
+                    self._index = self._rebuild(self.store.generation())
                 index = self._index
         return use(index)
 
@@ -177,13 +184,13 @@ class Library:
         self.ask("稀土出口管制 rare earht export curbs")
 
     def ask(self, question: str, k: int = 5) -> Answer:
-        return self._on_index(lambda index: search(self.db, index, self.tokenizer, question, k, self.translator))
+        return self._on_index(lambda index: search(self.store, index, self.tokenizer, question, k, self.translator))
 
     def digest(self, topic_or_query: str, days: int | None = 7, today: date | None = None) -> Digest:
         today = today or datetime.now(SHANGHAI).date()
         return self._on_index(
             lambda index: build_digest(
-                self.db, index, self.tokenizer, topic_or_query, days, today, glossary=self.glossary
+                self.store, index, self.tokenizer, topic_or_query, days, today, glossary=self.glossary
             )
         )
 
@@ -192,10 +199,10 @@ class Library:
         return Storyteller(self.index(), self.tokenizer, self.glossary)
 
     def topics(self) -> list[store.TopicSummary]:
-        return store.topic_summaries(self.db)
+        return self.store.topic_summaries()
 
     def resolve_topic(self, name: str, prefix: bool = False) -> str | None:
-        return resolve_topic(self.db, name, prefix)
+        return resolve_topic(self.store, name, prefix)
 
     def find_topic(self, name: str, prefix: bool = False) -> str | None:
         """The stored topic `name` names in either language: as `resolve_topic` does, else
@@ -243,4 +250,4 @@ class Library:
         return names
 
     def latest(self, count: int = 5) -> list[Article]:
-        return store.articles_between(self.db, None, None, limit=count)
+        return self.store.articles_between(None, None, limit=count)
