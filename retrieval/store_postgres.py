@@ -28,7 +28,7 @@ from .store import IngestCounts, TopicSummary, data_folder, merge_duplicates, mi
 POOL_MAX_CONNECTIONS = 10  # per process; the server's max_connections must cover every worker's
 CONNECT_TIMEOUT_SECONDS = 10
 WAIT_FOR_CONNECTION_SECONDS = 30  # when every pooled connection is busy, or the server is down
-MIGRATION_LOCK = 0x62726965  # pg_advisory_xact_lock key held while migrating ("brie")
+MIGRATION_LOCK = 0x62726965  # the advisory lock held while migrating ("brie")
 WRITE_BATCH = 5000  # rows per statement within an ingest's one transaction
 DUMP_TIMEOUT_SECONDS = 3600
 
@@ -76,16 +76,7 @@ _UPDATE_FULLER = (
     "WHERE a.uid = i.uid AND i.body_chars > a.body_chars"
 )
 
-# Only uids not stored yet are offered, so a known article costs no identity value;
-# writers are queued on the generation row, so none can add the same uid meanwhile.
-_INSERT_NEW = (
-    "INSERT INTO articles (uid, title, source, published, day, bullets, body_chars, version) "
-    "SELECT i.uid, i.title, i.source, i.published, i.day, i.bullets, i.body_chars, %(version)s "
-    "FROM unnest(%(uid)s::text[], %(title)s::text[], %(source)s::text[], %(published)s::text[], "
-    "%(day)s::date[], %(bullets)s::jsonb[], %(body_chars)s::int[]) WITH ORDINALITY "
-    "AS i(uid, title, source, published, day, bullets, body_chars, n) "
-    "WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.uid = i.uid) ORDER BY i.n"
-)
+_COPY_NEW = "COPY articles (uid, title, source, published, day, bullets, body_chars, version) FROM STDIN"
 
 _INSERT_LINKS = (
     "INSERT INTO article_topics (uid, topic) "
@@ -108,17 +99,24 @@ def _article(row: Sequence) -> Article:
 
 
 def _columns(articles: Sequence[Article], version: int) -> dict:
-    """The articles as one array per column, for unnest()."""
+    """What a fuller copy replaces, one array per column, for unnest()."""
     return {
         "version": version,
         "uid": [a.uid for a in articles],
-        "title": [a.title for a in articles],
-        "source": [a.source for a in articles],
-        "published": [a.published.isoformat() for a in articles],
-        "day": [a.day for a in articles],
         "bullets": [Jsonb(list(a.bullets)) for a in articles],
         "body_chars": [len(a.body) for a in articles],
     }
+
+
+def _copy_new(conn: psycopg.Connection, articles: Sequence[Article], version: int) -> int:
+    """COPY the articles in (twice as fast as INSERT … unnest on a large ingest), in order,
+    so their rowids follow it. Returns how many went in."""
+    with conn.cursor() as cursor:
+        with cursor.copy(_COPY_NEW) as copy:
+            for a in articles:
+                row = (a.uid, a.title, a.source, a.published.isoformat(), a.day, Jsonb(list(a.bullets)), len(a.body), version)
+                copy.write_row(row)
+        return cursor.rowcount
 
 
 def _batches(items: Sequence, size: int = WRITE_BATCH) -> Iterator[Sequence]:
@@ -136,20 +134,26 @@ def schema_version(conn: psycopg.Connection) -> int:
 
 def migrate(conn: psycopg.Connection) -> list[str]:
     """Apply the migrations the database lacks, in one transaction, holding an advisory
-    lock: a worker that starts meanwhile waits, then finds them applied. Returns their names."""
+    lock: a worker that starts meanwhile waits, then finds them applied. Returns their names.
+
+    The lock is the session's, taken before the transaction begins: a transaction that
+    began before another worker's DDL committed may not see its tables in the catalog."""
     if schema_version(conn) == len(MIGRATIONS):
         return []
     applied = []
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", [MIGRATION_LOCK])
-        for version in range(schema_version(conn), len(MIGRATIONS)):
-            MIGRATIONS[version](conn)
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema', %s) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [str(version + 1)],
-            )
-            applied.append(migration_name(MIGRATIONS[version]))
+    conn.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK])
+    try:
+        with conn.transaction():
+            for version in range(schema_version(conn), len(MIGRATIONS)):
+                MIGRATIONS[version](conn)
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema', %s) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [str(version + 1)],
+                )
+                applied.append(migration_name(MIGRATIONS[version]))
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK])
     return applied
 
 
@@ -215,6 +219,9 @@ class PostgresStore:
             return schema_version(conn)
 
     def save_articles(self, articles: Iterable[Article]) -> IngestCounts:
+        """The stored body lengths are read first (uids only cross the wire), so only new
+        articles and fuller copies are sent; writers are queued on the generation row, so
+        none can add the same uid meanwhile."""
         merged = merge_duplicates(articles)
         links = [(article.uid, topic) for article in merged for topic in article.topics]
         new = updated = topics_added = 0
@@ -222,9 +229,17 @@ class PostgresStore:
             (current,) = conn.execute("SELECT value FROM meta WHERE key = 'generation' FOR UPDATE").fetchone()
             version = int(current) + 1  # what the generation becomes if anything searchable changes
             for batch in _batches(merged):
-                columns = _columns(batch, version)
-                updated += conn.execute(_UPDATE_FULLER, columns).rowcount
-                new += conn.execute(_INSERT_NEW, columns).rowcount
+                stored = dict(
+                    conn.execute(
+                        "SELECT uid, body_chars FROM articles WHERE uid = ANY(%s::text[])", [[a.uid for a in batch]]
+                    ).fetchall()
+                )
+                fuller = [a for a in batch if a.uid in stored and len(a.body) > stored[a.uid]]
+                unseen = [a for a in batch if a.uid not in stored]
+                if fuller:
+                    updated += conn.execute(_UPDATE_FULLER, _columns(fuller, version)).rowcount
+                if unseen:
+                    new += _copy_new(conn, unseen, version)
             for batch in _batches(links):
                 uids, topics = zip(*batch)
                 topics_added += conn.execute(_INSERT_LINKS, {"uid": list(uids), "topic": list(topics)}).rowcount
