@@ -91,7 +91,10 @@ class Library:
         """This thread's SQLite connection, for the bot's state (subscriptions, deliveries,
         chat settings), which lives beside the articles until it has a store of its own."""
         if not isinstance(self.store, store.SqliteStore):
-            raise StoreError(f"the bot's state is kept in SQLite only for now, not in {self.store.location}")
+            raise StoreError(
+                f"the bot's state (subscriptions, deliveries, chat settings) cannot be kept in "
+                f"{self.store.location} yet: give the bot a SQLite database file"
+            )
         return self.store.db
 
     @property

@@ -152,6 +152,24 @@ def merge_duplicates(articles: Iterable[Article]) -> list[Article]:
     return list(merged.values())
 
 
+def between_clauses(
+    start: date | None, end: date | None, topic: str | None, mark: str, day: Callable[[date], object]
+) -> tuple[str, list]:
+    """articles_between's WHERE (or nothing) and its parameters, with the backend's placeholder
+    `mark` and its way of passing a day."""
+    clauses, params = [], []
+    if start:
+        clauses.append(f"a.day >= {mark}")
+        params.append(day(start))
+    if end:
+        clauses.append(f"a.day <= {mark}")
+        params.append(day(end))
+    if topic:
+        clauses.append(f"a.uid IN (SELECT uid FROM article_topics WHERE topic = {mark})")
+        params.append(topic)
+    return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+
 def write_new_file(target: str | Path, write: Callable[[Path], None]) -> Path:
     """Call write(partial) for a file beside `target`, then rename it into place, so a
     failed copy leaves nothing behind. Refuses to overwrite an existing file."""
@@ -213,17 +231,24 @@ def ensure_schema(db: sqlite_utils.Database) -> list[str]:
     applied = []
     if schema_version(db) < len(MIGRATIONS):
         with write_transaction(db):
-            for version in range(schema_version(db), len(MIGRATIONS)):
-                MIGRATIONS[version](db)
-                db.execute(
-                    "INSERT INTO meta (key, value) VALUES ('schema', ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    [str(version + 1)],
-                )
-                applied.append(migration_name(MIGRATIONS[version]))
+            applied = apply_migrations(MIGRATIONS, db, schema_version(db), "?")
             subscriptions.ensure_tables(db)
     else:
         subscriptions.ensure_tables(db)
+    return applied
+
+
+def apply_migrations(migrations: Sequence[Callable], db, current: int, mark: str) -> list[str]:
+    """Apply migrations[current:] to `db` (a connection of either backend, in a transaction),
+    recording each version in meta; `mark` is the backend's placeholder. Returns their names."""
+    applied = []
+    for version in range(current, len(migrations)):
+        migrations[version](db)
+        db.execute(
+            f"INSERT INTO meta (key, value) VALUES ('schema', {mark}) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [str(version + 1)],
+        )
+        applied.append(migration_name(migrations[version]))
     return applied
 
 
@@ -409,17 +434,7 @@ class SqliteStore:
     def articles_between(
         self, start: date | None, end: date | None, topic: str | None = None, limit: int | None = None
     ) -> list[Article]:
-        clauses, params = [], []
-        if start:
-            clauses.append("a.day >= ?")
-            params.append(start.isoformat())
-        if end:
-            clauses.append("a.day <= ?")
-            params.append(end.isoformat())
-        if topic:
-            clauses.append("a.uid IN (SELECT uid FROM article_topics WHERE topic = ?)")
-            params.append(topic)
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        where, params = between_clauses(start, end, topic, "?", date.isoformat)
         tail = f" LIMIT {int(limit)}" if limit is not None else ""
         rows = self.db.execute(f"{_SELECT}{where} ORDER BY a.published DESC, a.rowid DESC{tail}", params)
         return [_article(row) for row in rows]

@@ -23,7 +23,15 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from .errors import StoreError
 from .models import Article
-from .store import IngestCounts, TopicSummary, data_folder, merge_duplicates, migration_name, write_new_file
+from .store import (
+    IngestCounts,
+    TopicSummary,
+    apply_migrations,
+    between_clauses,
+    data_folder,
+    merge_duplicates,
+    write_new_file,
+)
 
 POOL_MAX_CONNECTIONS = 10  # per process; the server's max_connections must cover every worker's
 CONNECT_TIMEOUT_SECONDS = 10
@@ -140,18 +148,10 @@ def migrate(conn: psycopg.Connection) -> list[str]:
     began before another worker's DDL committed may not see its tables in the catalog."""
     if schema_version(conn) == len(MIGRATIONS):
         return []
-    applied = []
     conn.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK])
     try:
         with conn.transaction():
-            for version in range(schema_version(conn), len(MIGRATIONS)):
-                MIGRATIONS[version](conn)
-                conn.execute(
-                    "INSERT INTO meta (key, value) VALUES ('schema', %s) "
-                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    [str(version + 1)],
-                )
-                applied.append(migration_name(MIGRATIONS[version]))
+            applied = apply_migrations(MIGRATIONS, conn, schema_version(conn), "%s")
     finally:
         conn.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK])
     return applied
@@ -295,17 +295,7 @@ class PostgresStore:
     def articles_between(
         self, start: date | None, end: date | None, topic: str | None = None, limit: int | None = None
     ) -> list[Article]:
-        clauses, params = [], []
-        if start:
-            clauses.append("a.day >= %s")
-            params.append(start)
-        if end:
-            clauses.append("a.day <= %s")
-            params.append(end)
-        if topic:
-            clauses.append("a.uid IN (SELECT uid FROM article_topics WHERE topic = %s)")
-            params.append(topic)
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        where, params = between_clauses(start, end, topic, "%s", lambda day: day)
         rows = self._rows(f"{_SELECT}{where} ORDER BY a.published DESC, a.id DESC LIMIT %s", [*params, limit])
         return [_article(row) for row in rows]
 

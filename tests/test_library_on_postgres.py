@@ -77,3 +77,15 @@ def test_a_database_that_cannot_be_reached_is_one_line_without_the_password(comm
         "Error: cannot reach database postgresql://briefbot:***@127.0.0.1:1/briefbot: connection failed: "
         'connection to server at "127.0.0.1", port 1 failed: Connection refused\n'
     )
+
+
+def test_a_backup_without_pg_dump_says_what_is_missing(postgres_library, tmp_path, monkeypatch):
+    from retrieval import store_postgres
+
+    monkeypatch.setattr(store_postgres, "pg_dump_binary", lambda: None)
+    result = CliRunner().invoke(cli, ["backup", str(tmp_path / "copy.dump"), "--db", postgres_library.db_path])
+    assert (result.exit_code, result.output) == (
+        2,
+        "Error: backup needs pg_dump (PostgreSQL's client tools), and none was found on PATH\n",
+    )
+    assert not (tmp_path / "copy.dump").exists()
