@@ -26,6 +26,7 @@ from .transaction import write_transaction
 PAGE_CACHE_KIB = 64 * 1024
 BUSY_TIMEOUT_SECONDS = 30
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+NO_LATER_GENERATION = 1 << 62  # changed_since's bound when none is given
 
 
 @dataclass(frozen=True)
@@ -73,10 +74,15 @@ class ArticleStore(Protocol):
     def all_articles(self) -> list[tuple[int, Article]]:
         """Every article with its rowid, in rowid order."""
 
-    def changed_since(self, generation: int, batch: int = 1000) -> Iterator[tuple[int, Article]]:
-        """Each article written after `generation` (added, or replaced by a fuller copy) with
-        its rowid, in rowid order, read a batch at a time from one snapshot. Without topics:
-        the index does not read them."""
+    def changed_since(
+        self, generation: int, upto: int | None = None, batch: int = 1000
+    ) -> Iterator[tuple[int, Article]]:
+        """Each article written after `generation` and up to `upto` (added, or replaced by a
+        fuller copy) with its rowid, in rowid order, read a batch at a time from one snapshot.
+        Without topics: the index does not read them."""
+
+    def count_changed_since(self, generation: int) -> int:
+        """How many articles were written after `generation`."""
 
     def articles_by_rowid(self, rowids: Sequence[int]) -> dict[int, Article]: ...
 
@@ -397,14 +403,19 @@ class SqliteStore:
     def all_articles(self) -> list[tuple[int, Article]]:
         return [(row[0], _article(row)) for row in self.db.execute(f"{_SELECT} ORDER BY a.rowid")]
 
-    def changed_since(self, generation: int, batch: int = 1000) -> Iterator[tuple[int, Article]]:
+    def changed_since(
+        self, generation: int, upto: int | None = None, batch: int = 1000
+    ) -> Iterator[tuple[int, Article]]:
         cursor = self.db.execute(
             "SELECT rowid, uid, title, source, published, bullets, NULL FROM articles a "
-            "WHERE version > ? ORDER BY rowid",
-            [generation],
+            "WHERE version > ? AND version <= ? ORDER BY rowid",
+            [generation, NO_LATER_GENERATION if upto is None else upto],
         )
         while rows := cursor.fetchmany(batch):
             yield from ((row[0], _article(row)) for row in rows)
+
+    def count_changed_since(self, generation: int) -> int:
+        return self.db.execute("SELECT count(*) FROM articles WHERE version > ?", [generation]).fetchone()[0]
 
     def articles_by_rowid(self, rowids: Sequence[int]) -> dict[int, Article]:
         return articles_by_rowid(self.db, rowids)

@@ -24,6 +24,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from .errors import StoreError
 from .models import Article
 from .store import (
+    NO_LATER_GENERATION,
     IngestCounts,
     TopicSummary,
     apply_migrations,
@@ -256,17 +257,22 @@ class PostgresStore:
     def all_articles(self) -> list[tuple[int, Article]]:
         return [(row[0], _article(row)) for row in self._rows(f"{_SELECT} ORDER BY a.id")]
 
-    def changed_since(self, generation: int, batch: int = 1000) -> Iterator[tuple[int, Article]]:
+    def changed_since(
+        self, generation: int, upto: int | None = None, batch: int = 1000
+    ) -> Iterator[tuple[int, Article]]:
         """Read through a server-side cursor: one snapshot, `batch` rows at a time."""
         with self._connection() as conn, conn.transaction(), conn.cursor(name="changed_since") as cursor:
             cursor.itersize = batch
             cursor.execute(
                 "SELECT id, title, source, published, bullets, ARRAY[]::text[] FROM articles "
-                "WHERE version > %s ORDER BY id",
-                [generation],
+                "WHERE version > %s AND version <= %s ORDER BY id",
+                [generation, NO_LATER_GENERATION if upto is None else upto],
             )
             while rows := cursor.fetchmany(batch):
                 yield from ((row[0], _article(row)) for row in rows)
+
+    def count_changed_since(self, generation: int) -> int:
+        return self._rows("SELECT count(*) FROM articles WHERE version > %s", [generation])[0][0]
 
     def articles_by_rowid(self, rowids: Sequence[int]) -> dict[int, Article]:
         if not rowids:

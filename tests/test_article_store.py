@@ -172,6 +172,18 @@ def test_changed_since_yields_only_what_a_later_write_added_or_replaced_in_rowid
     assert {a.uid for _, a in added} == {a.uid for a in SEED_ARTICLES[10:]} - {a.uid for a in SEED_ARTICLES[:10]}
     assert [rowid for rowid, _ in added] == sorted(rowid for rowid, _ in added)
     assert len(list(article_store.changed_since(0))) == article_store.count_articles()
+    assert article_store.count_changed_since(first) == len(added)
+    assert article_store.count_changed_since(article_store.generation()) == 0
+
+
+def test_changed_since_up_to_a_generation_leaves_out_later_writes(article_store):
+    article_store.save_articles([article("第一篇")])
+    article_store.save_articles([article("第二篇")])
+    article_store.save_articles([article("第一篇", "a longer body")])
+    assert [a.title for _, a in article_store.changed_since(0, upto=1)] == []
+    assert [a.title for _, a in article_store.changed_since(0, upto=2)] == ["第二篇"]
+    assert [a.title for _, a in article_store.changed_since(1, upto=3)] == ["第一篇", "第二篇"]
+    assert [a.title for _, a in article_store.changed_since(2)] == ["第一篇"]
 
 
 def test_both_backends_read_the_seeds_alike(tmp_path, postgres_url):
