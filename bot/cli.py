@@ -7,13 +7,13 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
-from retrieval import BriefbotError, Library, ParseError
+from retrieval import BriefbotError, Library, ParseError, store
 from retrieval.models import Answer, Article, Digest, Hit
 from retrieval.stories import Story
 
@@ -77,7 +77,7 @@ db_option = click.option(
     "--db",
     type=click.Path(dir_okay=False),
     envvar="BRIEFBOT_DB",
-    help="SQLite database file (default: $BRIEFBOT_DB or ~/.local/share/briefbot/briefbot.db).",
+    help="SQLite database file or postgresql:// URL (default: $BRIEFBOT_DB or ~/.local/share/briefbot/briefbot.db).",
 )
 
 
@@ -216,13 +216,39 @@ def ingest(paths: tuple[Path, ...], db: str | None) -> None:
 @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
 @db_option
 def backup(target: Path, db: str | None) -> None:
-    """Copy the database to TARGET while the bot keeps running (SQLite online backup)."""
+    """Copy the database to TARGET while the bot keeps running (SQLite's online backup;
+    pg_dump's custom format for PostgreSQL)."""
     library = open_library(db)
     with user_errors():
-        from retrieval.store import backup as backup_db
+        written = library.store.backup(target)
+    click.echo(f"Backed up {library.store.location} to {written}.")
 
-        written = backup_db(library.db, target)
-    click.echo(f"Backed up {library.db_path} to {written}.")
+
+def migrate_articles(db: str | None) -> list[str]:
+    """The article store's migrations: opening it applies them."""
+    articles = store.open_store(db)
+    articles.close()
+    return articles.migrations_applied
+
+
+# What `briefbot migrate` brings up to date, in order: a name and a function that applies
+# that part's migrations to the database named (--db) and returns the names of those applied.
+SCHEMAS: list[tuple[str, Callable[[str | None], list[str]]]] = [
+    ("articles", migrate_articles),
+]
+
+
+@cli.command()
+@db_option
+def migrate(db: str | None) -> None:
+    """Bring the database's schema up to date (workers also do this when they start)."""
+    with user_errors():
+        for part, apply in SCHEMAS:
+            applied = apply(db)
+            for name in applied:
+                click.echo(f"{part}: applied {name}")
+            if not applied:
+                click.echo(f"{part}: up to date")
 
 
 @cli.command()

@@ -5,6 +5,7 @@ stays at the serving level: whatever the ingest needed goes back when the child 
 from __future__ import annotations
 
 import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from retrieval import Library
@@ -13,8 +14,8 @@ from retrieval.store import IngestCounts
 
 def ingest_in_child(db_path: str | Path, paths: list[str | Path]) -> IngestCounts:
     """Library(db_path).ingest(paths) in a fresh process; its BriefbotErrors are raised here."""
-    with multiprocessing.get_context("spawn").Pool(1, maxtasksperchild=1) as pool:
-        return pool.apply(_ingest, (str(db_path), [str(path) for path in paths]))
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_ingest, str(db_path), [str(path) for path in paths]).result()
 
 
 def _ingest(db_path: str, paths: list[str]) -> IngestCounts:

@@ -18,7 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from telegram import Update
 from telegram.ext import Application
 
-from retrieval import Library, store
+from retrieval import Library
 
 from .health import HEALTH_PATH, METRICS_PATH
 from .metrics import Metrics
@@ -62,7 +62,7 @@ def health_report(library: Library) -> tuple[bool, dict]:
     the report says both generations, and the reason when it cannot."""
     index_generation = library.index_generation()
     try:
-        database_generation = store.generation(library.db)
+        database_generation = library.store.generation()
     except Exception as error:  # noqa: BLE001 - whatever the database raises, it is not answering
         first_line = (str(error).splitlines() or [""])[0]
         reason = f"database unreachable: {type(error).__name__}: {first_line}"[:300]

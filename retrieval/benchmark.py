@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 import resource
 import statistics
 import subprocess
@@ -213,7 +214,6 @@ def _rss_mb() -> float:
 def build_corpus(folder: str, db: str, articles: int, seed: int) -> dict:
     """Child process: write the export files, store them a file at a time (a bulk ingest
     that never holds the whole corpus), then build the index from the database's cursor."""
-    from . import store
     from .library import Library
     from .parse import parse_file
 
@@ -221,7 +221,7 @@ def build_corpus(folder: str, db: str, articles: int, seed: int) -> dict:
     library = Library(db, seed=False)
     started = time.perf_counter()
     for path in files:
-        store.save_articles(library.db, parse_file(path).articles)
+        library.store.save_articles(parse_file(path).articles)
     ingest_seconds = time.perf_counter() - started
     started = time.perf_counter()
     library.index()  # nothing is indexed yet: built from the database, a segment per 100,000 articles
@@ -250,7 +250,6 @@ def serve(connection, db: str) -> None:
     Commands: ("ask", questions) -> milliseconds each; ("ask_until_stopped", questions) ->
     milliseconds of the questions asked until ("stop",) arrives; ("finds", title) -> whether
     the best hit has that title; ("digest", runs) -> milliseconds each; ("rss",) -> MB."""
-    from . import store
     from .library import Library
 
     library = Library(db, seed=False)
@@ -271,7 +270,7 @@ def serve(connection, db: str) -> None:
             hits = library.ask(arguments[0], k=1).hits
             connection.send(bool(hits) and hits[0].article.title == arguments[0])
         elif command == "digest":
-            newest = store.newest_day(library.db)  # a 7-day window ending on the newest day: full of articles
+            newest = library.store.newest_day()  # a 7-day window ending on the newest day: full of articles
             connection.send([_timed(library.digest, SYNTHETIC_TOPIC, 7, newest)[0] for _ in range(arguments[0])])
         elif command == "rss":
             connection.send(_rss_mb())
@@ -285,12 +284,11 @@ def baselines(db: str, asked: list[str]) -> dict:
     import bm25s
     from rank_bm25 import BM25Okapi
 
-    from . import store
     from .index import article_text
     from .library import Library
 
     library = Library(db, seed=False)
-    corpus = [library.tokenizer(article_text(article)) or ["\x00"] for _, article in store.changed_since(library.db, 0)]
+    corpus = [library.tokenizer(article_text(article)) or ["\x00"] for _, article in library.store.changed_since(0)]
     retriever = bm25s.BM25(method="lucene")
     retriever.index(corpus, show_progress=False)
     raw = []
@@ -299,7 +297,6 @@ def baselines(db: str, asked: list[str]) -> dict:
             ids = retriever.get_tokens_ids(library.tokenizer(text))
             return _top5(retriever.get_scores_from_ids(ids)) if ids else None
         raw.append(_timed(raw_bm25s)[0])
-    del retriever
     reference = BM25Okapi(corpus)
     times: list[float] = []
     spent = 0.0
@@ -324,8 +321,8 @@ def measure_size(
     root = Path(workdir)
     db = str(root / f"bench-{articles}.db")
     asked = questions_for(Vocabulary(seed + 1), questions)
-    with context.Pool(1, maxtasksperchild=1) as pool:
-        built = pool.apply(build_corpus, (str(root / f"corpus-{articles}"), db, articles, seed))
+    with ProcessPoolExecutor(1, mp_context=context) as pool:  # not daemonic: the build may start workers
+        built = pool.submit(build_corpus, str(root / f"corpus-{articles}"), db, articles, seed).result()
     result = SizeResult(articles, built["ingest_seconds"], built["index_seconds"], built["peak_rss_mb"], len(asked))
     parent, child = context.Pipe()
     server = context.Process(target=serve, args=(child, db), daemon=True)

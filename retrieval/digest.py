@@ -7,14 +7,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import sqlite_utils
-
-from . import store
 from .index import Index
 from .expand import Glossary
 from .models import Article, Digest, Hit, Sighting
 from .scoring import top_documents
 from .search import clean_question, query_weights
+from .store import ArticleStore
 from .stories import CALENDAR_WORDS, Story, Storyteller, names_in
 from .tokenize import has_cjk
 
@@ -26,11 +24,11 @@ THEME_COUNT = 4
 THEME_TERMS = 3
 
 
-def resolve_topic(db: sqlite_utils.Database, name: str, prefix: bool = False) -> str | None:
+def resolve_topic(db: ArticleStore, name: str, prefix: bool = False) -> str | None:
     """The stored topic that `name` names, exactly or ignoring case and spaces; with
     `prefix`, else the first topic that starts with it."""
     wanted = "".join(name.split()).casefold()
-    topics = {"".join(summary.topic.split()).casefold(): summary.topic for summary in store.topic_summaries(db)}
+    topics = {"".join(summary.topic.split()).casefold(): summary.topic for summary in db.topic_summaries()}
     if wanted in topics:
         return topics[wanted]
     if prefix and wanted:
@@ -39,7 +37,7 @@ def resolve_topic(db: sqlite_utils.Database, name: str, prefix: bool = False) ->
 
 
 def digest(
-    db: sqlite_utils.Database,
+    db: ArticleStore,
     index: Index,
     tokenize: Tokenize,
     topic_or_query: str,
@@ -56,9 +54,9 @@ def digest(
     shown_name = topic or clean_question(topic_or_query)[0]
     weights: dict[str, float] = {}
     if topic:
-        in_window = store.articles_between(db, start, today, topic, limit=shown_at_most)
-        latest = in_window or store.articles_between(db, None, None, topic, limit=shown_at_most)
-        newest = store.newest_day(db, topic)
+        in_window = db.articles_between(start, today, topic, limit=shown_at_most)
+        latest = in_window or db.articles_between(None, None, topic, limit=shown_at_most)
+        newest = db.newest_day(topic)
     else:
         weights = query_weights(tokenize(shown_name))
         matches = _matching(db, index, weights)
@@ -89,11 +87,11 @@ def story_hit(story: Story) -> Hit:
     return Hit(story.lead, story.weight, story.bullets, others)
 
 
-def _matching(db: sqlite_utils.Database, index: Index, weights: dict[str, float]) -> list[Article]:
+def _matching(db: ArticleStore, index: Index, weights: dict[str, float]) -> list[Article]:
     """The best-matching articles for a free-text digest, newest first; only the best
     MATCH_CANDIDATES, so a common word never loads a whole large corpus."""
     ranked = top_documents(index, weights, MATCH_CANDIDATES)
-    found = store.articles_by_rowid(db, [rowid for rowid, _ in ranked])
+    found = db.articles_by_rowid([rowid for rowid, _ in ranked])
     return sorted(found.values(), key=lambda a: a.published, reverse=True)
 
 

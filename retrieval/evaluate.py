@@ -283,14 +283,13 @@ def evaluate_library(
 ) -> tuple[Report, dict[str, Report]]:
     """Score a question file against a Library; optionally also the rank-bm25 baseline on its
     articles ("baseline") and the same database with no domain glossary ("no_glossary")."""
-    from . import store
     from .library import Library
 
     questions = load_questions(path, split)
     report = evaluate(questions, library.ask)
     others: dict[str, Report] = {}
     if with_baseline:
-        others["baseline"] = evaluate(questions, Baseline([article for _, article in store.all_articles(library.db)]))
+        others["baseline"] = evaluate(questions, Baseline([article for _, article in library.store.all_articles()]))
     if without_glossary:
         others["no_glossary"] = evaluate(questions, Library(library.db_path, seed=False, glossary="none").ask)
     return report, others

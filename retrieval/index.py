@@ -17,6 +17,7 @@ arithmetic, `segments.py` reads and writes them.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -78,7 +79,7 @@ class BulletTokens:
         counts = last - first
         bullets = _ranges(first, counts)
         starts, ends = self.token_starts[bullets], self.token_starts[bullets + 1]
-        return self.token_ids[_ranges(starts, ends - starts)], ends - starts, counts
+        return take_ranges(self.token_ids, starts, ends), ends - starts, counts
 
     def document_lengths(self) -> np.ndarray:
         """Each document's number of tokens over all its passages."""
@@ -213,35 +214,37 @@ def build_segment(
 
 
 class SegmentBuilder:
-    """Tokenizes articles one at a time into compact arrays, adding new words to the
-    vocabulary; `finish` turns them into a segment. Nothing but token ids is kept."""
+    """Takes articles one at a time as token ids in compact arrays, adding new words to
+    the vocabulary; `finish` turns them into a segment. Nothing but token ids is kept."""
 
     def __init__(self, vocabulary: Vocabulary, tokenize: Tokenize) -> None:
         self.vocabulary = vocabulary
         self.tokenize = tokenize
         self.first_term = len(vocabulary)
         self.rowids: list[int] = []
-        self._title_ids: list[np.ndarray] = []
-        self._title_lengths: list[int] = []
-        self._bullet_ids: list[np.ndarray] = []
-        self._bullet_lengths: list[int] = []
-        self._bullet_counts: list[int] = []
+        self._title_ids = array("i")
+        self._title_lengths = array("i")
+        self._bullet_ids = array("i")
+        self._bullet_lengths = array("i")
+        self._bullet_counts = array("i")
 
     def __len__(self) -> int:
         return len(self.rowids)
 
     def add(self, rowid: int, article: Article) -> None:
-        title = self._ids(self.tokenize(article.title))
-        self._title_ids.append(title)
+        self.add_tokens(rowid, self.tokenize(article.title), [self.tokenize(bullet) for bullet in article.bullets])
+
+    def add_tokens(self, rowid: int, title: list[str], bullets: list[list[str]]) -> None:
+        """An article already tokenized (by another process, in a bulk build)."""
+        self._title_ids.extend(self._ids(title))
         self._title_lengths.append(len(title))
-        for bullet in article.bullets:
-            ids = self._ids(self.tokenize(bullet))
-            self._bullet_ids.append(ids)
-            self._bullet_lengths.append(len(ids))
-        self._bullet_counts.append(len(article.bullets))
+        for tokens in bullets:
+            self._bullet_ids.extend(self._ids(tokens))
+            self._bullet_lengths.append(len(tokens))
+        self._bullet_counts.append(len(bullets))
         self.rowids.append(rowid)
 
-    def _ids(self, tokens: list[str]) -> np.ndarray:
+    def _ids(self, tokens: list[str]) -> list[int]:
         ids = self.vocabulary.ids
         found = [ids.get(token) for token in tokens]
         if None in found:
@@ -250,20 +253,22 @@ class SegmentBuilder:
                     if token not in ids:
                         self.vocabulary.extend((token,))
                     found[position] = ids[token]
-        return np.asarray(found, dtype=np.int32)
+        return found
 
     def token_count(self) -> int:
-        return sum(self._title_lengths) + sum(self._bullet_lengths)
+        return len(self._title_ids) + len(self._bullet_ids)
 
     def finish(self, name: str, average_length: float) -> Segment:
-        titles = BulletTokens.from_lengths(_concatenate(self._title_ids), self._title_lengths, [1] * len(self.rowids))
-        bullets = BulletTokens.from_lengths(_concatenate(self._bullet_ids), self._bullet_lengths, self._bullet_counts)
+        titles = BulletTokens.from_lengths(
+            np.frombuffer(self._title_ids, dtype=np.int32), np.frombuffer(self._title_lengths, dtype=np.int32),
+            np.ones(len(self.rowids), dtype=np.int64),
+        )
+        bullets = BulletTokens.from_lengths(
+            np.frombuffer(self._bullet_ids, dtype=np.int32), np.frombuffer(self._bullet_lengths, dtype=np.int32),
+            np.frombuffer(self._bullet_counts, dtype=np.int32),
+        )
         words = self.vocabulary.words[self.first_term :]
         return build_segment(name, np.asarray(self.rowids, np.int64), titles, bullets, self.first_term, words, average_length)
-
-
-def _concatenate(arrays: list[np.ndarray]) -> np.ndarray:
-    return np.concatenate(arrays).astype(np.int32) if arrays else np.zeros(0, dtype=np.int32)
 
 
 def merge_segments(name: str, segments: Sequence[Segment], dead: Mapping[str, np.ndarray], average_length: float) -> Segment:
@@ -518,6 +523,15 @@ class Index:
             mask = self._live_masks.get(number)
             total += int(segment.lengths.sum() if mask is None else segment.lengths[mask].sum())
         return total
+
+
+def take_ranges(array, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """array[starts[0]:ends[0]], array[starts[1]:ends[1]], ... in a row; an array read from
+    disk on demand (see segments.OnDisk) reads them itself, adjacent ranges in one read."""
+    read_ranges = getattr(array, "read_ranges", None)
+    if read_ranges is not None:
+        return read_ranges(starts, ends)
+    return array[_ranges(starts, ends - starts)]
 
 
 def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:

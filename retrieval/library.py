@@ -14,15 +14,13 @@ from typing import TypeVar
 
 import sqlite_utils
 
-from . import store
+from . import segments, store
 from .digest import digest as build_digest
 from .digest import resolve_topic
-from .errors import BriefbotError
+from .errors import BriefbotError, StoreError
 from .expand import Glossary, Translator, configured_entries, glossary_words
-from .lexicon import Dictionary
-from . import segments
 from .index import DamagedIndex, Index
-from .segments import load_index
+from .lexicon import Dictionary
 from .models import SHANGHAI, Answer, Article, Digest
 from .parse import Export, parse_file
 from .search import search
@@ -73,13 +71,15 @@ class Library:
     """Search, digests and ingest over one database; safe to share between threads."""
 
     def __init__(self, db_path: str | Path | None = None, seed: bool = True, glossary: str | None = None) -> None:
-        """`glossary` is a BRIEFBOT_GLOSSARY value (default: that variable): a TSV path, or "none"."""
-        self.db_path = Path(db_path) if db_path else store.default_db_path()
+        """`db_path` is a SQLite file or a postgresql:// URL (default: $BRIEFBOT_DB, else a file
+        in the data folder); `glossary` a BRIEFBOT_GLOSSARY value (default: that variable):
+        a TSV path, or "none"."""
+        self.db_path = store.location(db_path)
+        self.store = store.open_store(self.db_path)
         entries = configured_entries(glossary)
         self.tokenizer = Tokenizer(user_words=glossary_words(entries))
         self.glossary = Glossary(entries, self.tokenizer)
         self.translator = Translator(self.glossary, Dictionary(self.tokenizer), self.tokenizer.frequency)
-        self._local = threading.local()
         self._index: Index | None = None
         self._index_lock = threading.Lock()
         self._built_here: Index | None = None  # the last index this process built anew from the database
@@ -91,18 +91,26 @@ class Library:
 
     @property
     def db(self) -> sqlite_utils.Database:
-        """This thread's connection."""
-        if getattr(self._local, "db", None) is None:
-            self._local.db = store.open_db(self.db_path)
-        return self._local.db
+        """This thread's SQLite connection, for the bot's state (subscriptions, deliveries,
+        chat settings), which lives beside the articles until it has a store of its own."""
+        if not isinstance(self.store, store.SqliteStore):
+            raise StoreError(
+                f"the bot's state (subscriptions, deliveries, chat settings) cannot be kept in "
+                f"{self.store.location} yet: give the bot a SQLite database file"
+            )
+        return self.store.db
 
     @property
     def index_folder(self) -> Path:
-        return self.db_path.with_name(self.db_path.name + ".index")
+        return self.store.index_folder
+
+    def close(self) -> None:
+        """Release the database connections (a pool's, for PostgreSQL)."""
+        self.store.close()
 
     def seed_if_empty(self) -> store.IngestCounts | None:
         """Ingest the bundled corpus into an empty database."""
-        if store.count_articles(self.db):
+        if self.store.count_articles():
             return None
         return self.ingest(bundled_seed_files())
 
@@ -112,7 +120,7 @@ class Library:
         answered from the index as it was; the next one sees the new articles."""
         exports = parse_all(export_files(paths), on_file)
         with segments.write_lock(self.index_folder):
-            counts = store.save_articles(self.db, (article for export in exports for article in export.articles))
+            counts = self.store.save_articles((article for export in exports for article in export.articles))
             del exports  # indexing reads the articles back from the database, a batch at a time
             self._publish(self._add_changes())
         return counts
@@ -123,7 +131,7 @@ class Library:
         few missing articles are indexed here and now (unless another process is writing
         the index) and many in a background thread, and the current view answers meanwhile.
         Only the very first question on a database without an index waits for the build."""
-        current = store.generation(self.db)
+        current = self.store.generation()
         view = self._index
         if view is not None and view.generation == current:
             return view
@@ -135,7 +143,7 @@ class Library:
                 with segments.write_lock(self.index_folder):
                     view = self._add_changes()
             elif view.generation != current:
-                if store.count_changed_since(self.db, view.generation) <= INLINE_CATCH_UP:
+                if self.store.count_changed_since(view.generation) <= INLINE_CATCH_UP:
                     with segments.write_lock(self.index_folder, wait=False) as held:
                         view = self._add_changes() if held else view
                 else:
@@ -152,7 +160,7 @@ class Library:
         """The saved index when it is newer than `view` and made by this tokenizer, else
         `view`. A damaged one is logged and left for the next write to rebuild."""
         try:
-            saved = load_index(self.index_folder, view)
+            saved = segments.load_index(self.index_folder, view)
         except DamagedIndex as damage:
             logger.warning("the search index at %s is damaged (%s); rebuilding it", self.index_folder, damage)
             self._rebuild_next = True
@@ -167,10 +175,10 @@ class Library:
         """Index what the database holds past the saved index (everything, when there is no
         usable one) and save it; the caller holds the write lock. If it cannot be saved (a full
         disk, a read-only folder) the new view serves from memory, and the log says so once."""
-        generation = store.generation(self.db)
+        generation = self.store.generation()
         update = segments.add_changes(
             self.index_folder,
-            lambda since: store.changed_since(self.db, since, upto=generation),
+            lambda since: self.store.changed_since(since, upto=generation),
             generation,
             self.tokenizer,
             self.tokenizer.version,
@@ -240,13 +248,13 @@ class Library:
         self.ask("稀土出口管制 rare earht export curbs")
 
     def ask(self, question: str, k: int = 5) -> Answer:
-        return self._on_index(lambda index: search(self.db, index, self.tokenizer, question, k, self.translator))
+        return self._on_index(lambda index: search(self.store, index, self.tokenizer, question, k, self.translator))
 
     def digest(self, topic_or_query: str, days: int | None = 7, today: date | None = None) -> Digest:
         today = today or datetime.now(SHANGHAI).date()
         return self._on_index(
             lambda index: build_digest(
-                self.db, index, self.tokenizer, topic_or_query, days, today, glossary=self.glossary
+                self.store, index, self.tokenizer, topic_or_query, days, today, glossary=self.glossary
             )
         )
 
@@ -255,10 +263,10 @@ class Library:
         return Storyteller(self.index(), self.tokenizer, self.glossary)
 
     def topics(self) -> list[store.TopicSummary]:
-        return store.topic_summaries(self.db)
+        return self.store.topic_summaries()
 
     def resolve_topic(self, name: str, prefix: bool = False) -> str | None:
-        return resolve_topic(self.db, name, prefix)
+        return resolve_topic(self.store, name, prefix)
 
     def find_topic(self, name: str, prefix: bool = False) -> str | None:
         """The stored topic `name` names in either language: as `resolve_topic` does, else
@@ -306,4 +314,4 @@ class Library:
         return names
 
     def latest(self, count: int = 5) -> list[Article]:
-        return store.articles_between(self.db, None, None, limit=count)
+        return self.store.articles_between(None, None, limit=count)

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import numpy as np
-import sqlite_utils
 
-from . import store
+from .store import ArticleStore
 from .dates import DateScope, date_weight, find_date_phrase, resolve, strip_phrase
 from .expand import FEEDBACK_DOCUMENTS, Translator, feedback_terms, merge_weights
 from .bullets import MAX_BULLETS, BulletIds, choose, passage_scores
@@ -67,7 +66,7 @@ def query_weights(tokens: Sequence[str], frequency: Callable[[str], int] | None 
 
 
 def search(
-    db: sqlite_utils.Database,
+    db: ArticleStore,
     index: Index,
     tokenize: Tokenize,
     question: str,
@@ -220,7 +219,7 @@ def _two_best(scores: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 def best_hits(
-    db: sqlite_utils.Database,
+    db: ArticleStore,
     ranked: Sequence[tuple[int, float]],
     weights: Mapping[str, float],
     index: Index,
@@ -236,14 +235,14 @@ def best_hits(
     articles_scores = np.array([article for _, article in ranked])
     score = (ARTICLE_MIX * articles_scores + evidence.best + SECOND_PASSAGE_MIX * evidence.second).tolist()
     if scope and not scope.filter:
-        days = store.days_by_rowid(db, evidence.rowids)
+        days = db.days_by_rowid(evidence.rowids)
         score = [s * date_weight(scope, days[rowid]) for rowid, s in zip(evidence.rowids, score)]
     order = sorted(range(len(ranked)), key=lambda i: (-score[i], i))[: k * CANDIDATE_FACTOR]
-    headers = store.headers_by_rowid(db, [evidence.rowids[i] for i in order])
+    headers = db.headers_by_rowid([evidence.rowids[i] for i in order])
     order = [i for i in order if evidence.rowids[i] in headers]
     at = {evidence.rowids[i]: i for i in order}
     stories = merge_duplicates([Hit(headers[evidence.rowids[i]], score[i], ()) for i in order], k)
-    articles = store.articles_by_rowid(db, [story.article.rowid for story in stories])
+    articles = db.articles_by_rowid([story.article.rowid for story in stories])
     chosen = []
     rare = rare_terms(index, weights)
     for story in stories:
@@ -255,13 +254,13 @@ def best_hits(
     return chosen, evidence
 
 
-def date_scope(db: sqlite_utils.Database, text: str, today: date) -> tuple[DateScope | None, str, str]:
+def date_scope(db: ArticleStore, text: str, today: date) -> tuple[DateScope | None, str, str]:
     """The question's date scope; the text to search (without a phrase that only says when);
     and the text without any date phrase."""
     phrase = find_date_phrase(text)
     if phrase is None:
         return None, text, text
-    scope = resolve(phrase, today, store.newest_day(db))
+    scope = resolve(phrase, today, db.newest_day())
     rest = strip_phrase(text, phrase)
     return scope, rest if scope.filter or scope.recent else text, rest
 
@@ -270,13 +269,10 @@ def _window(scope: DateScope) -> str:
     return f"{scope.start} – {scope.end}" if scope.start != scope.end else str(scope.start)
 
 
-def window_mask(db: sqlite_utils.Database, index: Index, scope: DateScope) -> np.ndarray:
+def window_mask(db: ArticleStore, index: Index, scope: DateScope) -> np.ndarray:
     """Which indexed documents fall in the scope's window."""
-    rows = db.execute(
-        "SELECT rowid FROM articles WHERE day >= ? AND day <= ?",
-        [(scope.start or date.min).isoformat(), (scope.end or date.max).isoformat()],
-    )
-    return np.isin(index.rowids, np.fromiter((row[0] for row in rows), dtype=np.int64))
+    rowids = db.rowids_between(scope.start, scope.end)
+    return np.isin(index.rowids, np.array(rowids, dtype=np.int64))
 
 
 def ranking_weights(index: Index, weights: Mapping[str, float], asked: Sequence[str]) -> dict[str, float]:
@@ -299,7 +295,7 @@ def informative(index: Index, tokens: Sequence[str]) -> bool:
     return any(index.document_frequency(token) < index.size * CORPUS_WIDE_SHARE for token in tokens)
 
 
-def dated_hits(db: sqlite_utils.Database, scope: DateScope, k: int, notes: list[Note]) -> list[Hit]:
+def dated_hits(db: ArticleStore, scope: DateScope, k: int, notes: list[Note]) -> list[Hit]:
     """A question that only names a time: that window's articles (the newest for "latest"), newest first."""
     start = None if scope.recent else scope.start
     articles = newest_between(db, start, scope.end, k * CANDIDATE_FACTOR)
@@ -310,13 +306,9 @@ def dated_hits(db: sqlite_utils.Database, scope: DateScope, k: int, notes: list[
     return hits[:k]
 
 
-def newest_between(db: sqlite_utils.Database, start: date | None, end: date | None, limit: int) -> list[Article]:
+def newest_between(db: ArticleStore, start: date | None, end: date | None, limit: int) -> list[Article]:
     """The newest articles within [start, end], found through the day index."""
-    rows = db.execute(
-        "SELECT rowid FROM articles WHERE day >= ? AND day <= ? ORDER BY day DESC LIMIT ?",
-        [(start or date.min).isoformat(), (end or date.max).isoformat(), limit],
-    )
-    found = store.articles_by_rowid(db, [row[0] for row in rows])
+    found = db.articles_by_rowid(db.rowids_between(start, end, limit))
     return sorted(found.values(), key=lambda article: article.published, reverse=True)
 
 

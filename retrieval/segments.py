@@ -18,11 +18,14 @@ found when a question fails on it, and the library rebuilds then.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import fcntl
+import itertools
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import shutil
 import uuid
@@ -125,8 +128,78 @@ def save_segment(folder: Path, segment: Segment) -> dict:
     }
 
 
+class OnDisk:
+    """A large 1-D array of an .npy file, read with pread when sliced: what a question reads
+    is copied out and freed with it, so a serving process's memory stays at what its
+    questions need now (mapped pages would stay resident, and the kernel maps them in 64 KB
+    or more around each page read). The file stays readable after a merge deletes it."""
+
+    ndim = 1
+
+    def __init__(self, path: Path) -> None:
+        with open(path, "rb") as file:
+            version = np.lib.format.read_magic(file)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran, self.dtype = read_header(file)
+            self.offset = file.tell()
+        if len(shape) != 1 or fortran or self.dtype.hasobject:
+            raise DamagedIndex(f"{path.name}: not a flat array")
+        self.shape = shape
+        self._fd = os.open(path, os.O_RDONLY)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __del__(self) -> None:
+        with contextlib.suppress(AttributeError, OSError):
+            os.close(self._fd)
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            start, stop, step = key.indices(len(self))
+            if step != 1:
+                raise IndexError("only contiguous slices are read from disk")
+            return self._read(start, stop)
+        if isinstance(key, (int, np.integer)):
+            key = int(key) + (len(self) if key < 0 else 0)
+            if not 0 <= key < len(self):
+                raise IndexError(f"index {key} out of range")
+            return self._read(key, key + 1)[0]
+        raise IndexError("read slices from disk, not arbitrary positions")
+
+    def _read(self, start: int, stop: int) -> np.ndarray:
+        stop = max(start, min(stop, len(self)))
+        size = self.dtype.itemsize
+        data = os.pread(self._fd, (stop - start) * size, self.offset + start * size)
+        if len(data) != (stop - start) * size:
+            raise IndexError("the file is shorter than its header says")
+        return np.frombuffer(data, dtype=self.dtype)
+
+    def read_ranges(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """self[starts[0]:ends[0]], self[starts[1]:ends[1]], ... in a row; adjacent ranges in one read."""
+        starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
+        if len(starts) == 0:
+            return np.zeros(0, dtype=self.dtype)
+        if np.any(starts < 0) or np.any(ends > len(self)) or np.any(ends < starts):
+            raise IndexError("ranges outside the array")
+        breaks = np.nonzero(starts[1:] != ends[:-1])[0] + 1
+        run_starts = starts[np.concatenate(([0], breaks))]
+        run_ends = ends[np.concatenate((breaks - 1, [len(ends) - 1]))]
+        return np.concatenate([self._read(int(a), int(b)) for a, b in zip(run_starts, run_ends)])
+
+    def min(self):  # whole-file checks, as on an array (a large file is not checked whole on load)
+        return self[:].min()
+
+    def max(self):
+        return self[:].max()
+
+
+ON_DISK = ("docs", "weights", "bullet_token_ids")  # the large arrays questions read a little of
+
+
 def load_segment(folder: Path, entry: dict) -> Segment:
-    """A segment's arrays, memory-mapped, after the checks of the module docstring."""
+    """A segment's arrays, the large ones read on demand and the rest memory-mapped, after
+    the checks of the module docstring."""
     where = Path(folder) / entry["name"]
     expected = entry["files"]
     for name, (size, checksum) in expected.items():
@@ -137,6 +210,8 @@ def load_segment(folder: Path, entry: dict) -> Segment:
             raise DamagedIndex(f"{entry['name']}/{name} does not match the checksum in the manifest")
 
     def array(name: str) -> np.ndarray:
+        if name in ON_DISK and expected[f"{name}.npy"][0] > FULLY_CHECKED_BYTES:
+            return OnDisk(where / f"{name}.npy")
         return np.load(where / f"{name}.npy", mmap_mode="r").view(np.ndarray)
 
     tokens = [BulletTokens(*(array(f"{prefix}_{name}") for name in BulletTokens.FILES)) for prefix in ("bullet", "title")]
@@ -338,13 +413,14 @@ def add_changes(
     new_segments = []
     builder = SegmentBuilder(base.vocabulary, tokenize)
     documents, tokens = base.documents, base.total_length()
-    for rowid, article in changes_since(base.generation):
+    changes = changes_since(base.generation)
+    for rowid, title, bullets in tokenized(changes, tokenize, workers=BUILD_WORKERS if not base.segments else 1):
         position = base.position(rowid)
         if position is not None:
             owner = base.segments[int(np.searchsorted(base.bases, position, side="right")) - 1]
             dead.setdefault(owner.name, []).append(rowid)
             documents -= 1  # its length stays in the average until a merge
-        builder.add(rowid, article)
+        builder.add_tokens(rowid, title, bullets)
         if len(builder) >= SEGMENT_DOCUMENTS:
             documents, tokens = _flush(builder, manifest, new_segments, documents, tokens)
             builder = SegmentBuilder(base.vocabulary, tokenize)
@@ -364,6 +440,56 @@ def add_changes(
     view = _merge_small(folder, manifest, view)
     remove_unnamed(folder, manifest)
     return Update(view, True, not base.segments)
+
+
+def tokenized(
+    changes: Iterable[tuple[int, Article]], tokenize: Tokenize, workers: int = 1
+) -> Iterator[tuple[int, list[str], list[list[str]]]]:
+    """(rowid, title tokens, each bullet's tokens) of each article, in order. With several
+    workers, batches are tokenized in child processes, a few batches ahead at most, so a
+    build from a large database reads it as it goes and uses every core."""
+    if multiprocessing.current_process().daemon:
+        workers = 1  # a daemonic process may not start children
+    changes = iter(changes)
+    for rowid, article in itertools.islice(changes, PARALLEL_AFTER if workers > 1 else None):
+        yield rowid, tokenize(article.title), [tokenize(bullet) for bullet in article.bullets]
+    if workers <= 1:
+        return
+    pending: collections.deque = collections.deque()
+    batches = _batches(((rowid, article.title, article.bullets) for rowid, article in changes), TOKENIZE_BATCH)
+    with multiprocessing.get_context("spawn").Pool(workers, initializer=_set_tokenizer, initargs=(tokenize,)) as pool:
+        for batch in batches:
+            pending.append(pool.apply_async(_tokenize_batch, (batch,)))
+            if len(pending) >= 2 * workers:
+                yield from pending.popleft().get()
+        while pending:
+            yield from pending.popleft().get()
+
+
+TOKENIZE_BATCH = 500
+PARALLEL_AFTER = 5_000  # starting worker processes costs a second or two: not for small builds
+BUILD_WORKERS = max(1, min(os.cpu_count() or 1, 4))  # a first build only; an ingest leaves the cores to questions
+_WORKER_TOKENIZE: list[Tokenize] = []
+
+
+def _batches(items: Iterable, size: int) -> Iterator[list]:
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _set_tokenizer(tokenize: Tokenize) -> None:
+    _WORKER_TOKENIZE[:] = [tokenize]
+
+
+def _tokenize_batch(batch: list[tuple[int, str, tuple[str, ...]]]) -> list[tuple[int, list[str], list[list[str]]]]:
+    tokenize = _WORKER_TOKENIZE[0]
+    return [(rowid, tokenize(title), [tokenize(bullet) for bullet in bullets]) for rowid, title, bullets in batch]
 
 
 def _flush(builder: SegmentBuilder, manifest: Manifest, into: list[Segment], documents: int, tokens: int) -> tuple[int, int]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval import Library
+from retrieval import Library, store
 from tests.postgres_server import PostgresServer, server_binaries
 
 REPO = Path(__file__).resolve().parent.parent
@@ -73,3 +73,19 @@ def postgres_url(postgres_server) -> str:
     url = postgres_server.new_database()
     yield url
     postgres_server.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request, tmp_path) -> str:
+    """A fresh, empty database on each backend: a SQLite file's path, a PostgreSQL URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "store.db")
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def article_store(store_target) -> store.ArticleStore:
+    """An open article store on each backend, its migrations applied, nothing saved."""
+    opened = store.open_store(store_target)
+    yield opened
+    opened.close()

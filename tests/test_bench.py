@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from retrieval import benchmark, parse_file, store
+from retrieval import benchmark, parse_file
 
 
 def test_the_synthetic_corpus_is_in_the_export_format(tmp_path):
@@ -44,7 +44,7 @@ def test_one_size_measures_growth_while_serving(measured):
 
 def test_indexed_bullet_ids_are_the_tokenizers_tokens(seeded_library):
     index = seeded_library.index()
-    for rowid, article in store.all_articles(seeded_library.db):
+    for rowid, article in seeded_library.store.all_articles():
         ids, lengths = index.bullet_ids(rowid)
         words = index.words(ids.tolist())
         starts = [0, *itertools.accumulate(lengths.tolist())]

@@ -270,3 +270,15 @@ def test_a_glossary_with_a_bad_weight_names_the_line(db_path, tmp_path, monkeypa
     result = CliRunner().invoke(cli, ["ask", "稀土", "--db", db_path])
     assert result.exit_code == 2
     assert result.output == f"Error: {path}: line 2: the weight 'abc' is not a number (BRIEFBOT_GLOSSARY)\n"
+
+
+def test_migrate_brings_a_new_file_up_to_date_once(db_path):
+    first = CliRunner().invoke(cli, ["migrate", "--db", db_path])
+    assert (first.exit_code, first.output) == (
+        0,
+        "articles: applied Version 1: articles (with their whole body), topic links and the meta counters.\n"
+        "articles: applied Version 2: each article records the generation that last wrote it, "
+        "and only its body's length.\n",
+    )
+    assert article_count(db_path) == 0, "migrating ingested the seeds"
+    assert CliRunner().invoke(cli, ["migrate", "--db", db_path]).output == "articles: up to date\n"

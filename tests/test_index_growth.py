@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from retrieval import Library, segments, store
+from retrieval import Library, segments
 from retrieval.index import SegmentBuilder, build_index
 from retrieval.segments import MANIFEST, MERGE_FACTOR, SEGMENT_DOCUMENTS, merge_plan
 from tests.exports import export_text, ingest_synthetic
@@ -23,13 +23,13 @@ def manifest(library: Library) -> dict:
 def counted_adds(monkeypatch) -> list[int]:
     """The rowids every SegmentBuilder tokenizes, in order."""
     added: list[int] = []
-    original = SegmentBuilder.add
+    original = SegmentBuilder.add_tokens
 
-    def add(self, rowid, article):
+    def add_tokens(self, rowid, title, bullets):
         added.append(rowid)
-        original(self, rowid, article)
+        original(self, rowid, title, bullets)
 
-    monkeypatch.setattr(SegmentBuilder, "add", add)
+    monkeypatch.setattr(SegmentBuilder, "add_tokens", add_tokens)
     return added
 
 
@@ -97,7 +97,7 @@ def test_merged_segments_answer_as_a_fresh_build_does(tmp_path):
         ingest_synthetic(library, tmp_path, "合成", 3, first=700 + number * 3)
     assert [segment["documents"] for segment in manifest(library)["segments"]] == [3 * MERGE_FACTOR]
     grown = library.index()
-    rebuilt = build_index(store.all_articles(library.db), library.tokenizer, 0, "x")
+    rebuilt = build_index(library.store.all_articles(), library.tokenizer, 0, "x")
     assert grown.documents == rebuilt.documents
     for question in ("item705", "rare earth export control", "Japan magnet"):
         weights = {token: 1.0 for token in library.tokenizer(question)}
@@ -121,3 +121,29 @@ def test_a_disk_that_refuses_the_segment_keeps_the_saved_index_and_answers_from_
     ingest_synthetic(seeded_library, tmp_path, "合成", 2, first=900)
     assert manifest(seeded_library) == saved
     assert seeded_library.ask("item901", k=1).hits[0].article.title == "合成标题 901 稀土"
+
+
+def test_large_arrays_read_from_disk_answer_as_mapped_ones(seeded_library, tmp_path, monkeypatch):
+    """Past a size the postings and bullet tokens are read with pread, not mapped; answers,
+    passages and merges are the same."""
+    questions = ("美澳稀土协议总金额是多少?", "Lynas Malaysia", "tungsten import reliance", "稀土出口管制")
+    mapped = [[(h.article.title, h.bullets) for h in seeded_library.ask(q).hits] for q in questions]
+    monkeypatch.setattr(segments, "FULLY_CHECKED_BYTES", 0)
+    reading = Library(seeded_library.db_path)
+    index = reading.index()
+    assert isinstance(index.segments[0].docs, segments.OnDisk)
+    assert isinstance(index.segments[0].bullets.token_ids, segments.OnDisk)
+    assert [[(h.article.title, h.bullets) for h in reading.ask(q).hits] for q in questions] == mapped
+    for number in range(MERGE_FACTOR):  # merging reads every document's tokens back from disk
+        ingest_synthetic(reading, tmp_path, "合成", 2, first=1000 + number * 2)
+    assert reading.ask("item1003", k=1).hits[0].article.title == "合成标题 1003 稀土"
+
+
+def test_an_array_read_from_disk_refuses_what_is_outside_it(seeded_library, monkeypatch):
+    monkeypatch.setattr(segments, "FULLY_CHECKED_BYTES", 0)
+    docs = Library(seeded_library.db_path).index().segments[0].docs
+    assert list(docs[2:5]) == list(np.load(seeded_library.index_folder / manifest(seeded_library)["segments"][0]["name"] / "docs.npy")[2:5])
+    with pytest.raises(IndexError):
+        docs.read_ranges(np.array([0]), np.array([len(docs) + 1]))
+    with pytest.raises(IndexError):
+        docs[np.array([1, 2])]

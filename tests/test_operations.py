@@ -16,7 +16,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot import schedule
 from bot.app import JsonFormatter, Settings, TokenFilter
 from bot.metrics import Metrics
-from retrieval import store
 from tests.deployment import image_healthcheck
 from tests.exports import export_text
 from tests.fake_telegram import TOKEN, FakeTelegramServer, document_update, message_update, user
@@ -70,7 +69,7 @@ def test_healthz_and_metrics_on_the_webhook_server_of_the_image_command(seeded_l
         try:
             wait_for(lambda: server.api.sent("setWebhook"), process=process)
             status, kind, body = get(f"{base}/healthz")
-            generation = store.generation(seeded_library.db)
+            generation = seeded_library.store.generation()
             assert (status, kind) == (200, "application/json; charset=UTF-8")
             current = {"database_generation": generation, "index_generation": generation}
             assert json.loads(body) == {"status": "ok", **current}
@@ -146,11 +145,11 @@ def test_deliveries_sent_and_failed_and_telegram_errors_by_code(app, seeded_libr
 def test_an_uploaded_export_is_timed_and_the_index_generation_follows(seeded_library):
     owner = user(4242)
     with loopback_bot(seeded_library, admins=frozenset({owner["id"]})) as app:
-        generation = store.generation(seeded_library.db)
+        generation = seeded_library.store.generation()
         app.api.files["f1"] = export_text("合成", 2).encode()
         app.send(document_update("f1", "new.txt", "/ingest", sender=owner))
         assert metric(app, "briefbot_ingest_seconds_count") == 1
-        assert metric(app, "briefbot_index_generation") == store.generation(seeded_library.db) > generation
+        assert metric(app, "briefbot_index_generation") == seeded_library.store.generation() > generation
 
 
 def test_the_metrics_name_an_unloaded_index_minus_one():

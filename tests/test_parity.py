@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Plus
 
-from retrieval import store
 from retrieval.index import B, K1, article_text
 
 DELTA = 0.5
@@ -32,7 +31,7 @@ def engines(tmp_path_factory):
     from retrieval import Library
 
     library = Library(tmp_path_factory.mktemp("parity") / "parity.db")
-    corpus = [library.tokenizer(article_text(article)) for _, article in store.all_articles(library.db)]
+    corpus = [library.tokenizer(article_text(article)) for _, article in library.store.all_articles()]
     ours = bm25s.BM25(method="bm25+", k1=K1, b=B, delta=DELTA)
     ours.index(corpus, show_progress=False)
     reference = BM25Plus(corpus, k1=K1, b=B, delta=DELTA)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from retrieval import store
 from retrieval.stories import figures, is_filler, mentioned_days
 
 JUDGEMENT = Path(__file__).with_name("story_judgement.json")
@@ -21,7 +20,7 @@ def corpus(_seeded_template):
     from retrieval import Library
 
     library = Library(_seeded_template / "seeded.db")
-    articles = sorted((a for _, a in store.all_articles(library.db)), key=lambda a: (a.published, a.uid))
+    articles = sorted((a for _, a in library.store.all_articles()), key=lambda a: (a.published, a.uid))
     storyteller = library.storyteller()
     groups = [[articles[p] for p in positions] for positions in storyteller.groups(articles)]
     return articles, groups, storyteller
