@@ -164,9 +164,9 @@ class Vocabulary:
         self.ids: dict[str, int] = {}
 
     def extend(self, words: Iterable[str]) -> None:
-        for word in words:
-            self.ids[word] = len(self.words)
-            self.words.append(word)
+        words = list(words)
+        self.ids.update(zip(words, range(len(self.words), len(self.words) + len(words))))
+        self.words.extend(words)
 
     def __len__(self) -> int:
         return len(self.words)
