@@ -29,6 +29,7 @@ import numpy as np
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
 ADDED = 10  # articles added to a built corpus while it serves
 BULK = 10_000  # articles ingested by another process while questions are asked
+SERVING_RSS_AFTER = 10  # questions answered before the serving process's memory is read
 BASELINE_MAX = 100_000  # rank-bm25 and raw bm25s are measured up to this size (rank-bm25 needs GBs past it)
 DEFAULT_QUESTIONS = 200
 RANK_BM25_BUDGET_SECONDS = 20.0
@@ -330,12 +331,14 @@ def measure_size(
     try:
         parent.send(("ask", questions_for(Vocabulary(seed + 2), 2)))  # as a server is after its first questions
         parent.recv()
-        parent.send(("ask", asked))
+        parent.send(("ask", asked[:SERVING_RSS_AFTER]))
         result.briefbot_ms = parent.recv()
+        parent.send(("rss",))
+        result.serving_rss_mb = parent.recv()  # as the issue measured it: after ten questions
+        parent.send(("ask", asked[SERVING_RSS_AFTER:]))
+        result.briefbot_ms += parent.recv()
         parent.send(("digest", DIGEST_RUNS))
         result.digest_ms = parent.recv()
-        parent.send(("rss",))
-        result.serving_rss_mb = parent.recv()
         with context.Pool(1, maxtasksperchild=1) as pool:
             adding = pool.apply(add_articles, (str(root / f"added-{articles}"), db, articles, added, seed + 3))
         result.add_seconds, result.add_peak_rss_mb = adding["seconds"], adding["peak_rss_mb"]
@@ -445,7 +448,8 @@ def table(report: dict) -> str:
         )
     lines += [
         "",
-        f"| articles | ingest s | index build s | build peak RSS MB | serving RSS MB (after the {BULK:,}) "
+        f"| articles | ingest s | index build s | build peak RSS MB | serving RSS MB after {SERVING_RSS_AFTER} questions "
+        f"(after all, and the {BULK:,}) "
         f"| add {ADDED}: s | add {ADDED}: peak RSS MB | next question finds them "
         f"| questions during a {BULK:,} ingest: p99 ms (median, count) | that ingest s |",
         "|" + "---|" * 10,
