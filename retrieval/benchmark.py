@@ -368,44 +368,33 @@ def measure_size(
     return result.summary()
 
 
-def cold_digest_seconds(db: Path, repeat: int = 3) -> float:
-    """Median wall time of a fresh `briefbot digest TOPIC --days 7` process on a built corpus."""
-    command = [sys.executable, "-m", "bot", "digest", SYNTHETIC_TOPIC, "--days", "7", "--db", str(db)]
-    subprocess.run(command, check=True, capture_output=True)  # warm the OS file cache
+def median_run_seconds(command: list[str], repeat: int = 3) -> float:
+    """Median wall time of `repeat` fresh processes running `command`, after one that warms
+    the OS file cache."""
+    subprocess.run(command, check=True, capture_output=True)
     samples = []
     for _ in range(repeat):
         started = time.perf_counter()
         subprocess.run(command, check=True, capture_output=True)
         samples.append(time.perf_counter() - started)
     return round(statistics.median(samples), 3)
+
+
+def cold_digest_seconds(db: Path, repeat: int = 3) -> float:
+    """A fresh `briefbot digest TOPIC --days 7` process on a built corpus."""
+    return median_run_seconds([sys.executable, "-m", "bot", "digest", SYNTHETIC_TOPIC, "--days", "7", "--db", str(db)], repeat)
 
 
 def cold_seconds(db: Path, question: str, repeat: int = 3) -> float:
-    """Median wall time of a fresh `briefbot ask QUESTION` process on a built corpus."""
-    command = [sys.executable, "-m", "bot", "ask", "--db", str(db), question]
-    subprocess.run(command, check=True, capture_output=True)  # warm the OS file cache
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
-        samples.append(time.perf_counter() - started)
-    return round(statistics.median(samples), 3)
+    """A fresh `briefbot ask QUESTION` process on a built corpus."""
+    return median_run_seconds([sys.executable, "-m", "bot", "ask", "--db", str(db), question], repeat)
 
 
 def cold_ask_seconds(repeat: int, workdir: str) -> dict[str, float]:
-    """Median wall time of a fresh `briefbot ask` process on the bundled corpus."""
+    """A fresh `briefbot ask` process on the bundled corpus, for each of COLD_QUESTIONS."""
     db = Path(workdir) / "cold.db"
-    command = [sys.executable, "-m", "bot", "ask", "--db", str(db)]
-    subprocess.run([*command, "warm up 稀土"], check=True, capture_output=True)
-    medians = {}
-    for question in COLD_QUESTIONS:
-        samples = []
-        for _ in range(repeat):
-            started = time.perf_counter()
-            subprocess.run([*command, question], check=True, capture_output=True)
-            samples.append(time.perf_counter() - started)
-        medians[question] = round(statistics.median(samples), 3)
-    return medians
+    subprocess.run([sys.executable, "-m", "bot", "ask", "--db", str(db), "warm up 稀土"], check=True, capture_output=True)
+    return {question: cold_seconds(db, question, repeat) for question in COLD_QUESTIONS}
 
 
 def run(
