@@ -297,7 +297,7 @@ def eval_command(
     questions_file: Path, baseline: bool, no_glossary: bool, split: str | None, as_json: bool, db: str | None
 ) -> None:
     """Score a graded question set (nDCG@5, Recall@5, MRR, answer@3, share refused), overall and per kind."""
-    from retrieval.evaluate import evaluate_library, report_json, report_table
+    from benchmarks.evaluate import evaluate_library, report_json, report_table
 
     library = open_library(db)
     with user_errors():
@@ -436,7 +436,7 @@ def run(webhook_url: str | None, listen: str, port: int, db: str | None) -> None
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def bench(sizes: str, questions: int, repeat: int, as_json: bool) -> None:
     """Time questions on synthetic corpora: briefbot, raw bm25s and rank-bm25 side by side."""
-    from retrieval import benchmark
+    from benchmarks import bench as benchmark
 
     try:
         chosen = tuple(int(part) for part in sizes.split(",") if part.strip())

@@ -6,7 +6,8 @@ import itertools
 
 import pytest
 
-from retrieval import benchmark, parse_file
+from benchmarks import bench as benchmark
+from retrieval import parse_file
 
 
 def test_the_synthetic_corpus_is_in_the_export_format(tmp_path):

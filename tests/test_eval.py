@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import REPO, SHARED
 from retrieval.errors import BriefbotError, ParseError
-from retrieval.evaluate import evaluate, evaluate_library, load_questions, report_table, score_hits
+from benchmarks.evaluate import evaluate, evaluate_library, load_questions, report_table, score_hits
 from retrieval.models import SHANGHAI, Answer, Article, Hit, Sighting
 
 DEV_SET = SHARED / "eval" / "dev.jsonl"

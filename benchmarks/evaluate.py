@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .errors import BriefbotError, ParseError
-from .models import Answer, Article, Hit
+from retrieval.errors import BriefbotError, ParseError
+from retrieval.models import Answer, Article, Hit
 
 K = 5
 ANSWER_DEPTH = 3
@@ -283,7 +283,7 @@ def evaluate_library(
 ) -> tuple[Report, dict[str, Report]]:
     """Score a question file against a Library; optionally also the rank-bm25 baseline on its
     articles ("baseline") and the same database with no domain glossary ("no_glossary")."""
-    from .library import Library
+    from retrieval.library import Library
 
     questions = load_questions(path, split)
     report = evaluate(questions, library.ask)

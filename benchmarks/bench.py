@@ -90,9 +90,9 @@ def percentile(samples: list[float], share: float) -> float:
 def _word_lists() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """English words by falling frequency (the bundled corpus's, then a made-up tail),
     their Zipf-like cumulative weights, and Chinese title words."""
-    from .parse import parse_file
-    from .seeds import bundled_seed_files
-    from .tokenize import Tokenizer
+    from retrieval.parse import parse_file
+    from retrieval.seeds import bundled_seed_files
+    from retrieval.tokenize import Tokenizer
 
     articles = [a for path in bundled_seed_files() for a in parse_file(path).articles]
     counts: Counter[str] = Counter(
@@ -215,8 +215,8 @@ def _rss_mb() -> float:
 def build_corpus(folder: str, db: str, articles: int, seed: int) -> dict:
     """Child process: write the export files, store them a file at a time (a bulk ingest
     that never holds the whole corpus), then build the index from the database's cursor."""
-    from .library import Library
-    from .parse import parse_file
+    from retrieval.library import Library
+    from retrieval.parse import parse_file
 
     files = write_corpus(Path(folder), articles, seed)
     library = Library(db, seed=False)
@@ -236,7 +236,7 @@ def build_corpus(folder: str, db: str, articles: int, seed: int) -> dict:
 def add_articles(folder: str, db: str, first: int, count: int, seed: int) -> dict:
     """Child process: `count` new articles ingested as `briefbot ingest` does, after the
     process has loaded what any ingest loads (the tokenizer); time and peak memory."""
-    from .library import Library
+    from retrieval.library import Library
 
     files = write_corpus(Path(folder), count, seed, first=first)
     library = Library(db, seed=False)
@@ -251,7 +251,7 @@ def serve(connection, db: str) -> None:
     Commands: ("ask", questions) -> milliseconds each; ("ask_until_stopped", questions) ->
     milliseconds of the questions asked until ("stop",) arrives; ("finds", title) -> whether
     the best hit has that title; ("digest", runs) -> milliseconds each; ("rss",) -> MB."""
-    from .library import Library
+    from retrieval.library import Library
 
     library = Library(db, seed=False)
     library.warm_up()
@@ -285,8 +285,8 @@ def baselines(db: str, asked: list[str]) -> dict:
     import bm25s
     from rank_bm25 import BM25Okapi
 
-    from .index import article_text
-    from .library import Library
+    from retrieval.index import article_text
+    from retrieval.library import Library
 
     library = Library(db, seed=False)
     corpus = [library.tokenizer(article_text(article)) or ["\x00"] for _, article in library.store.changed_since(0)]
