@@ -21,8 +21,8 @@ from __future__ import annotations
 import collections
 import contextlib
 import fcntl
-import itertools
 import hashlib
+import itertools
 import json
 import logging
 import multiprocessing
@@ -35,7 +35,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .index import BulletTokens, DamagedIndex, Index, Segment, SegmentBuilder, Tokenize, Vocabulary, merge_segments
+from .index import (
+    BulletTokens,
+    DamagedIndex,
+    Index,
+    Segment,
+    SegmentBuilder,
+    Tokenize,
+    Vocabulary,
+    merge_segments,
+)
 from .models import Article
 
 MANIFEST = "briefbot.json"
