@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import itertools
 import logging
 import os
 import re
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from .tokenize import TOKENIZER_VERSION, _cache_folder, has_cjk, simplified
 
-LEXICON_VERSION = "3"
+LEXICON_VERSION = "4"
 MAX_SENSE_WORDS = 4  # longer glosses are descriptions, not translations
 SKIPPED_SENSES = re.compile(r"^(?:CL:|surname |variant of|old variant|see |abbr\. |Taiwan pr\.|used in |also written)")
 _BRACKETS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
@@ -33,15 +34,23 @@ Tokenize = Callable[[str], list[str]]
 logger = logging.getLogger(__name__)
 
 
-def senses(definition: str) -> list[str]:
+def senses(definition: str, name: bool = False) -> list[str]:
     """A CC-CEDICT definition's senses that read as translations: short, no references, no
-    classifiers, bracketed remarks and leading "to" removed."""
+    classifiers, bracketed remarks (which may hold references: "Europe (abbr. for 歐羅巴洲|欧罗巴洲[…])")
+    and leading "to" removed. For a proper name (`name`: its pinyin is capitalised) a long
+    description keeps the name it starts with ("Baotou prefecture-level city in Inner Mongolia")."""
     found = []
     for sense in definition.split("/"):
-        if SKIPPED_SENSES.match(sense) or "|" in sense:
+        if SKIPPED_SENSES.match(sense):
             continue
-        for alternative in re.split(r"[,;] ", _BRACKETS.sub(" ", sense)):  # "fern; bracken; brake"
-            alternative = _LEADING.sub("", " ".join(alternative.split()).lower()).strip(" ,.;")
+        sense = _BRACKETS.sub(" ", sense)
+        if "|" in sense or "[" in sense:
+            continue
+        for alternative in re.split(r"[,;] ", sense):  # "fern; bracken; brake"
+            words = alternative.split()
+            if name and len(words) > MAX_SENSE_WORDS:
+                words = list(itertools.takewhile(lambda word: word[:1].isupper(), words))
+            alternative = _LEADING.sub("", " ".join(words).lower()).strip(" ,.;")
             if alternative and len(alternative.split()) <= MAX_SENSE_WORDS and not has_cjk(alternative):
                 found.append(alternative)
     return found
@@ -125,7 +134,7 @@ def _cedict_table(tokenize: Tokenize) -> Path:
             if not match:
                 continue
             word = simplified(match[2])
-            for rank, sense in enumerate(senses(match[4])):
+            for rank, sense in enumerate(senses(match[4], name=match[3][:1].isupper())):
                 tokens = tokenize(sense)
                 if tokens:
                     rows.append((word, rank, " ".join(tokens)))

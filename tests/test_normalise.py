@@ -59,6 +59,20 @@ def test_dictionary_senses_are_translations_not_remarks():
     assert senses("(botany) fern; bracken; brake/quarter of a year") == ["fern", "bracken", "brake", "quarter of a year"]
 
 
+@pytest.mark.parametrize(
+    ("definition", "name", "wanted"),
+    [
+        ("Europe (abbr. for 歐羅巴洲|欧罗巴洲[Ou1 luo2 ba1 Zhou1])", True, ["europe"]),
+        ("amount; quantity (CL:個|个[ge4])/quantitative", False, ["amount", "quantity", "quantitative"]),
+        ("Baotou prefecture-level city in Inner Mongolia", True, ["baotou"]),
+        ("Beijing, capital of the People's Republic of China", True, ["beijing"]),
+        ("a city with a long history in the north", False, []),
+    ],
+)
+def test_dictionary_senses_keep_translations_beside_references_and_names_before_descriptions(definition, name, wanted):
+    assert senses(definition, name) == wanted
+
+
 @pytest.mark.parametrize(("typed", "meant"), [("eath", "earth"), ("neodymum", "neodymium"), ("austrailia", "australia")])
 def test_a_misspelt_word_the_corpus_lacks_becomes_its_nearest_corpus_word(seeded_library, typed, meant):
     assert spelling_correction(typed, seeded_library.index()) == meant
