@@ -20,6 +20,7 @@ import numpy as np
 
 from .errors import BriefbotError
 from .index import CHINESE, NOT_CHINESE, Index
+from .numbers import short_year
 from .lexicon import GENERAL_WORD_SHARE, Dictionary, english_forms, english_stems, everyday
 from .tokenize import STOP_WORDS, has_cjk, normalize
 
@@ -33,6 +34,7 @@ DICTIONARY_WEIGHT = 0.5  # a general dictionary's translation, first sense; late
 DICTIONARY_SENSES = 3  # translations kept per question word, among those the corpus uses
 IRREGULAR_FORM_WEIGHT = 0.8  # "fell" for "fall": the same word, but the stemmer cannot tell
 PARAPHRASE_WEIGHT = 0.4  # an English word the corpus never uses: other senses of its Chinese translations
+SHORT_YEAR_WEIGHT = 0.5  # "23" may be 2023, or 23 of something
 FEEDBACK_DOCUMENTS = 3
 FEEDBACK_TERMS = 6
 FEEDBACK_WEIGHT = 0.15
@@ -223,6 +225,11 @@ class Translator:
         corrected = {token: self._spelling(token, index) for token in tokens}
         groups = {token: {token, fixed} for token, fixed in corrected.items()}
         weights = {fixed: 1.0 for token, fixed in corrected.items() if fixed != token}
+        for token in tokens:  # "'23", "22年": a year the corpus writes in full
+            year = short_year(token)
+            if year is not None and index.token_id(year) is not None:
+                groups[token].add(year)
+                weights[year] = max(weights.get(year, 0.0), SHORT_YEAR_WEIGHT)
         tokens = [corrected[token] for token in tokens]
         by_fixed = {corrected[token]: token for token in corrected}
         covered: set[str] = set()
@@ -308,16 +315,16 @@ def known_stem(token: str, index: Index) -> str | None:
 
 def spelling_correction(token: str, index: Index) -> str | None:
     """The corpus word a misspelt English word most likely means: within one edit (two for
-    words of eight letters or more) and with the same first letter, the most widely used; None
+    words of eight letters or more; two letters swapped, "exprots", is one edit) and with the same first letter, the most widely used; None
     for a real English word the corpus simply does not use ("cup"), or a short one."""
     if len(token) < SPELLING_MIN_LENGTH or not token.isalpha() or token in english_stems():
         return None
-    from rapidfuzz.distance import Levenshtein
+    from rapidfuzz.distance import OSA
     from rapidfuzz.process import extract
 
     limit = 2 if len(token) >= 8 else 1
     near = index.english_vocabulary(token[0], len(token) - limit, len(token) + limit)
-    candidates = extract(token, near, scorer=Levenshtein.distance, score_cutoff=limit, limit=8)
+    candidates = extract(token, near, scorer=OSA.distance, score_cutoff=limit, limit=8)
     if not candidates:
         return None
     best = min(candidates, key=lambda found: (found[1], -index.document_frequency(found[0])))

@@ -73,7 +73,9 @@ def test_dictionary_senses_keep_translations_beside_references_and_names_before_
     assert senses(definition, name) == wanted
 
 
-@pytest.mark.parametrize(("typed", "meant"), [("eath", "earth"), ("neodymum", "neodymium"), ("austrailia", "australia")])
+@pytest.mark.parametrize(
+    ("typed", "meant"), [("eath", "earth"), ("neodymum", "neodymium"), ("austrailia", "australia"), ("exprot", "export")]
+)
 def test_a_misspelt_word_the_corpus_lacks_becomes_its_nearest_corpus_word(seeded_library, typed, meant):
     assert spelling_correction(typed, seeded_library.index()) == meant
 
@@ -105,3 +107,12 @@ def test_a_damaged_dictionary_cache_means_no_translations_not_a_failure(tmp_path
     dictionary = lexicon.Dictionary(Tokenizer())
     assert dictionary.english("储量") == () and dictionary.chinese(("export",)) == ()
     assert "CC-CEDICT dictionary is unavailable" in caplog.text
+
+
+@pytest.mark.parametrize(("question", "year"), [("china's rare earth mining quota in '23", "2023"), ("17到22年复合增长率", "2022")])
+def test_a_two_digit_year_also_finds_the_year_written_in_full(seeded_library, question, year):
+    index = seeded_library.index()
+    tokens = seeded_library.tokenizer(question)
+    expansion = seeded_library.translator.expand(question, tokens, index)
+    assert year in expansion.groups[year[2:]]
+    assert expansion.weights[year] == 0.5
