@@ -7,6 +7,7 @@ takes the other language's distinctive terms from the few best first-pass articl
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections import defaultdict
@@ -22,7 +23,7 @@ from .errors import BriefbotError
 from .index import CHINESE, NOT_CHINESE, Index
 from .numbers import short_year
 from .lexicon import GENERAL_WORD_SHARE, Dictionary, english_forms, english_stems, everyday
-from .tokenize import STOP_WORDS, has_cjk, normalize
+from .tokenize import STOP_WORDS, has_cjk, normalize, stem
 
 Tokenize = Callable[[str], list[str]]
 
@@ -217,6 +218,7 @@ class Translator:
         self.glossary = glossary
         self.dictionary = dictionary
         self.frequency = frequency
+        self._corpus_sounds: CorpusSounds | None = None
 
     def expand(self, text: str, tokens: Sequence[str], index: Index) -> Expansion:
         """Weighted tokens to add to the question's own, and what stands for each question token."""
@@ -239,6 +241,11 @@ class Translator:
             for token in term:
                 groups.setdefault(by_fixed.get(token, token), {token}).update(brought)
         if self.dictionary is not None:
+            for span, found in self.homophones(tokens, index):
+                brought = merge_weights({found: 1.0}, self.translations(found, index) if has_cjk(found) else {})
+                weights = merge_weights(weights, brought)
+                for token in span:
+                    groups.setdefault(by_fixed.get(token, token), {token}).update(brought)
             for token in dict.fromkeys(tokens):
                 if token not in covered and token and not token[0].isdigit():
                     brought = self.translations(token, index)
@@ -247,6 +254,46 @@ class Translator:
                     weights = merge_weights(weights, brought)
                     groups.setdefault(by_fixed.get(token, token), {token}).update(brought)
         return Expansion(weights, {token: frozenset(group) for token, group in groups.items()})
+
+    def homophones(self, tokens: Sequence[str], index: Index) -> list[tuple[tuple[str, ...], str]]:
+        """Chinese typed by sound: a word the corpus lacks, alone or with its neighbour (a
+        mistyped character splits a word: "希土" -> 希, 土), that no dictionary knows but that
+        reads as a corpus word ("管治" -> 管制, "希土" -> 稀土), or as a corpus word in pinyin
+        (a name the English bullets spell out: "安世" -> anshi). (span of tokens, corpus word)."""
+        found = []
+        for start in range(len(tokens)):
+            for width in range(1, HOMOPHONE_SPAN + 1):
+                span = tuple(tokens[start : start + width])
+                text = "".join(span)
+                if (
+                    len(span) < width
+                    or not all(has_cjk(token) for token in span)
+                    or not HOMOPHONE_MIN_CHARACTERS <= len(text) <= HOMOPHONE_MAX_CHARACTERS
+                    or all(index.token_id(token) is not None for token in span)
+                    or index.token_id(text) is not None
+                    or self.dictionary.english(text)
+                ):
+                    continue
+                word = self._sounds(index).like(text, self.dictionary.readings())
+                if word is None and width == 1:
+                    word = self._spelt_out(text, index)
+                if word is not None:
+                    found.append((span, word))
+        return found
+
+    def _sounds(self, index: Index) -> CorpusSounds:
+        sounds = self._corpus_sounds
+        if sounds is None or sounds.index is not index:
+            sounds = self._corpus_sounds = CorpusSounds(index, self.dictionary.readings())
+        return sounds
+
+    def _spelt_out(self, text: str, index: Index) -> str | None:
+        """The corpus's English token for a Chinese name written out in pinyin, if it has one."""
+        for sound in readings_of(text, self.dictionary.readings()):
+            spelt = stem(sound.replace(" ", ""))
+            if len(spelt) >= PINYIN_MIN_LETTERS and index.token_id(spelt) is not None:
+                return spelt
+        return None
 
     def _spelling(self, token: str, index: Index) -> str:
         """A word the corpus never uses, as its base form ("rose" -> rise) or its nearest
@@ -266,7 +313,10 @@ class Translator:
         found: dict[str, float] = {}
         if has_cjk(token):
             if full and not self.dictionary.english(token):
-                parts = [self.translations(part, index) for part in self.dictionary.parts(token)]
+                parts = [  # a lone prefix or suffix ("总", "业") says less than the word it is on
+                    {word: weight * (GENERAL_WORD_SHARE if len(part) == 1 else 1.0) for word, weight in self.translations(part, index).items()}
+                    for part in self.dictionary.parts(token)
+                ]
                 return merge_weights(*parts) if len(parts) > 1 else {}
             senses = [sense for sense in self.dictionary.english(token) if all(index.token_id(t) for t in sense)]
             for rank, sense in enumerate(senses[:DICTIONARY_SENSES]):
@@ -293,6 +343,45 @@ class Translator:
 
 def _sense_weight(rank: int, full: bool) -> float:
     return (1.0 if full else DICTIONARY_WEIGHT) / (1.0 + 0.5 * rank)
+
+
+HOMOPHONE_SPAN = 2  # question tokens read together: a mistyped character splits its word in two
+HOMOPHONE_MIN_CHARACTERS = 2
+HOMOPHONE_MAX_CHARACTERS = 4
+HOMOPHONE_READINGS = 8  # reading combinations tried per word (many characters have two or three)
+PINYIN_MIN_LETTERS = 5  # "anshi": shorter pinyin spells too many things
+
+
+def readings_of(word: str, readings: Mapping[str, tuple[str, ...]]) -> list[str]:
+    """A Chinese word's possible toneless pinyin readings ("长江" -> "chang jiang", "zhang jiang")."""
+    options = [readings.get(character) for character in word]
+    if not options or any(not option for option in options):
+        return []
+    return [" ".join(combination) for combination in itertools.islice(itertools.product(*options), HOMOPHONE_READINGS)]
+
+
+class CorpusSounds:
+    """The corpus's Chinese words by how they read: built once per index, the first time a
+    question has a word that might be mistyped."""
+
+    def __init__(self, index: Index, readings: Mapping[str, tuple[str, ...]]) -> None:
+        self.index = index
+        self._words: dict[str, list[str]] = defaultdict(list)
+        words = index.words(range(index.vocabulary_size))
+        for word in words:
+            if HOMOPHONE_MIN_CHARACTERS <= len(word) <= HOMOPHONE_MAX_CHARACTERS and has_cjk(word):
+                for sound in readings_of(word, readings):
+                    self._words[sound].append(word)
+
+    def like(self, text: str, readings: Mapping[str, tuple[str, ...]]) -> str | None:
+        """The most widely used corpus word that reads as `text` and differs from it in one character."""
+        near = {
+            word
+            for sound in readings_of(text, readings)
+            for word in self._words.get(sound, ())
+            if len(word) == len(text) and sum(a != b for a, b in zip(word, text)) == 1
+        }
+        return max(sorted(near), key=self.index.document_frequency, default=None)
 
 
 ASPECT_PARTICLES = "了过着"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .tokenize import TOKENIZER_VERSION, _cache_folder, has_cjk, simplified
 
-LEXICON_VERSION = "4"
+LEXICON_VERSION = "5"
 MAX_SENSE_WORDS = 4  # longer glosses are descriptions, not translations
 SKIPPED_SENSES = re.compile(r"^(?:CL:|surname |variant of|old variant|see |abbr\. |Taiwan pr\.|used in |also written)")
 _BRACKETS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
@@ -64,6 +64,7 @@ class Dictionary:
         self._tokenize = tokenize
         self._conn: sqlite3.Connection | None = None
         self._unavailable = False
+        self._readings: dict[str, tuple[str, ...]] | None = None
         self._lock = threading.Lock()
 
     def _rows(self, sql: str, parameters: list) -> list[tuple]:
@@ -91,10 +92,18 @@ class Dictionary:
 
     def parts(self, chinese: str) -> list[str]:
         """A Chinese word the dictionary lacks, cut into the longest words it has, left to
-        right ("蕨类植物" -> 蕨类, 植物); [] when some piece is not a word."""
-        found, start = [], 0
-        while start < len(chinese):
-            for end in range(len(chinese), start, -1):
+        right ("蕨类植物" -> 蕨类, 植物); a lone character may stand first or last, as a prefix
+        or suffix does ("总金额" -> 总, 金额; "汽车业" -> 汽车, 业); [] when some piece is not a word."""
+        for first, last in ((0, len(chinese)), (1, len(chinese)), (0, len(chinese) - 1)):
+            found = self._words_between(chinese, first, last)
+            if found and last - first >= 2:
+                return [chinese[:first]] * (first > 0) + found + [chinese[last:]] * (last < len(chinese))
+        return []
+
+    def _words_between(self, chinese: str, start: int, stop: int) -> list[str]:
+        found = []
+        while start < stop:
+            for end in range(stop, start, -1):
                 if end - start > 1 and self.english(chinese[start:end]):
                     found.append(chinese[start:end])
                     start = end
@@ -102,6 +111,15 @@ class Dictionary:
             else:
                 return []
         return found
+
+    def readings(self) -> dict[str, tuple[str, ...]]:
+        """Every character's toneless pinyin readings ("长" -> chang, zhang), read once."""
+        if self._readings is None:
+            found: dict[str, list[str]] = {}
+            for character, pinyin in self._rows("SELECT character, pinyin FROM reading", []):
+                found.setdefault(character, []).append(pinyin)
+            self._readings = {character: tuple(pinyins) for character, pinyins in found.items()}
+        return self._readings
 
     @lru_cache(maxsize=1 << 14)
     def chinese(self, tokens: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
@@ -112,6 +130,11 @@ class Dictionary:
             [" ".join(tokens)],
         )
         return tuple((row[0], row[1]) for row in rows)
+
+
+def toneless(pinyin: str) -> str:
+    """A CC-CEDICT reading without tone numbers or case ("Bao1 tou2" -> "bao tou"; "lu:4" -> "lv")."""
+    return " ".join(re.sub(r"\d", "", syllable).replace("u:", "v").lower() for syllable in pinyin.split())
 
 
 def _cedict_source() -> Path:
@@ -127,13 +150,15 @@ def _cedict_table(tokenize: Tokenize) -> Path:
     table = folder / f"cedict-{stamp}.sqlite"
     if table.exists():
         return table
-    rows = []
+    rows, readings = [], set()
     with gzip.open(source, "rt", encoding="utf-8") as lines:
         for line in lines:
             match = _ENTRY.match(line)
             if not match:
                 continue
             word = simplified(match[2])
+            if len(word) == 1 and has_cjk(word):
+                readings.add((word, toneless(match[3])))
             for rank, sense in enumerate(senses(match[4], name=match[3][:1].isupper())):
                 tokens = tokenize(sense)
                 if tokens:
@@ -143,6 +168,8 @@ def _cedict_table(tokenize: Tokenize) -> Path:
         with contextlib.closing(sqlite3.connect(staging)) as conn:
             conn.execute("CREATE TABLE zh (word TEXT, rank INTEGER, tokens TEXT)")
             conn.executemany("INSERT INTO zh VALUES (?, ?, ?)", rows)
+            conn.execute("CREATE TABLE reading (character TEXT, pinyin TEXT)")
+            conn.executemany("INSERT INTO reading VALUES (?, ?)", sorted(readings))
             conn.execute("CREATE INDEX zh_word ON zh(word)")
             conn.execute("CREATE INDEX zh_tokens ON zh(tokens)")
             conn.commit()

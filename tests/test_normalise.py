@@ -116,3 +116,28 @@ def test_a_two_digit_year_also_finds_the_year_written_in_full(seeded_library, qu
     expansion = seeded_library.translator.expand(question, tokens, index)
     assert year in expansion.groups[year[2:]]
     assert expansion.weights[year] == 0.5
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("希土出口关制", {"稀土", "管制"}), ("美国的西土储量", {"稀土"}), ("中国稀土出口管治", {"出口管制"})],
+)
+def test_chinese_typed_by_sound_finds_the_corpus_word_that_reads_the_same(seeded_library, typed, meant):
+    tokens = seeded_library.tokenizer(typed)
+    found = {word for _, word in seeded_library.translator.homophones(tokens, seeded_library.index())}
+    assert found == meant
+
+
+@pytest.mark.parametrize("question", ["今天北京天气怎么样", "缅甸克钦邦的稀土矿今年停产了吗", "稀土出口管制"])
+def test_real_words_and_unknown_names_are_not_read_as_other_words(seeded_library, question):
+    tokens = seeded_library.tokenizer(question)
+    assert seeded_library.translator.homophones(tokens, seeded_library.index()) == []
+
+
+def test_a_chinese_name_the_bullets_spell_in_pinyin_finds_them(seeded_library):
+    assert seeded_library.translator.homophones(["安世"], seeded_library.index()) == [(("安世",), "anshi")]
+
+
+@pytest.mark.parametrize(("word", "parts"), [("总金额", ["总", "金额"]), ("汽车业", ["汽车", "业"]), ("蕨类植物", ["蕨类", "植物"]), ("克钦邦", [])])
+def test_a_compound_the_dictionary_lacks_is_read_as_its_words_and_a_lone_prefix_or_suffix(seeded_library, word, parts):
+    assert seeded_library.translator.dictionary.parts(word) == parts
