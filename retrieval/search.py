@@ -239,20 +239,45 @@ def best_hits(
         days = store.days_by_rowid(db, evidence.rowids)
         score = [s * date_weight(scope, days[rowid]) for rowid, s in zip(evidence.rowids, score)]
     order = sorted(range(len(ranked)), key=lambda i: (-score[i], i))[: k * CANDIDATE_FACTOR]
-    headers = store.headers_by_rowid(db, [evidence.rowids[i] for i in order])
-    order = [i for i in order if evidence.rowids[i] in headers]
-    at = {evidence.rowids[i]: i for i in order}
-    stories = merge_duplicates([Hit(headers[evidence.rowids[i]], score[i], ()) for i in order], k)
-    articles = store.articles_by_rowid(db, [story.article.rowid for story in stories])
+    stories = fold_repeats(order, evidence.titles)
+    heads = [evidence.rowids[story[0]] for story in stories]
+    articles = store.articles_by_rowid(db, heads[:k])
+    if len(articles) < len(heads[:k]):  # deleted since the index was built: the next stories fill in
+        articles.update(store.articles_by_rowid(db, heads[k:]))
+    stories = [story for story in stories if evidence.rowids[story[0]] in articles][:k]
+    repeats = store.headers_by_rowid(db, [evidence.rowids[i] for story in stories for i in story[1:]])
     chosen = []
     rare = rare_terms(index, weights)
-    for story in stories:
-        article = articles.get(story.article.rowid)
-        if article is None:  # deleted between the two reads
-            continue
-        bullets = choose(article, *evidence.bullets(at[article.rowid]), MAX_BULLETS, wants)
-        chosen.append(Hit(article, story.score, bullets, story.also, marks(bullets, wants, rare)))
+    for head, *others in stories:
+        article = articles[evidence.rowids[head]]
+        also = tuple(
+            Sighting(repeat.title, repeat.source, repeat.published)
+            for repeat in (repeats.get(evidence.rowids[i]) for i in others)
+            if repeat is not None
+        )
+        bullets = choose(article, *evidence.bullets(head), MAX_BULLETS, wants)
+        chosen.append(Hit(article, score[head], bullets, also, marks(bullets, wants, rare)))
     return chosen, evidence
+
+
+REPEAT_TITLE_SIMILARITY = 0.6  # the Jaccard share of title words two reports of one story have
+
+
+def fold_repeats(order: Sequence[int], titles: Sequence[np.ndarray]) -> list[list[int]]:
+    """Candidates (positions, best first) grouped by near-identical titles, compared as the
+    index's title token ids (no article is read): each group's first is the one shown."""
+    stories: list[list[int]] = []
+    kept: list[frozenset[int]] = []
+    for i in order:
+        words = frozenset(titles[i].tolist())
+        for story, other in zip(stories, kept):
+            if words and other and len(words & other) >= REPEAT_TITLE_SIMILARITY * len(words | other):
+                story.append(i)
+                break
+        else:
+            stories.append([i])
+            kept.append(words)
+    return stories
 
 
 def date_scope(db: sqlite_utils.Database, text: str, today: date) -> tuple[DateScope | None, str, str]:
