@@ -200,7 +200,7 @@ def passage_evidence(
     best, second = _two_best(scores, counts)
     title_ids, title_lengths, _ = index.titles.many(positions)
     titles = np.split(title_ids, np.cumsum(title_lengths)[:-1])
-    covered = passage_coverage(terms, titles, ids, lengths, counts)
+    covered = passage_coverage(terms, title_ids, title_lengths, ids, lengths, counts)
     return Evidence(rowids, ids, lengths, scores, counts, best, second, titles, covered)
 
 
