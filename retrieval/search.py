@@ -27,7 +27,7 @@ from .coverage import (
 from .index import Index
 from .lexicon import GENERAL_WORD_SHARE, everyday
 from .models import SHANGHAI, Answer, Article, Hit, Note, Sighting
-from .scoring import top_documents
+from .scoring import Ranking
 from .stories import similar_titles, title_bigrams
 from .wants import Wants, marks, question_wants
 from .tokenize import has_cjk
@@ -151,10 +151,11 @@ def candidates(
 ) -> tuple[list[tuple[int, float]], dict[str, float]]:
     """(rowid, article score) of the best `limit` articles, and the final question weights:
     with the corpus bridge, the first pass's best articles lend terms of the other language."""
-    ranked = top_documents(index, ranking_weights(index, weights, tokens), limit, allowed)
+    ranking = Ranking(index, allowed)  # the second pass reads only the postings of the terms feedback adds
+    ranked = ranking.top(ranking_weights(index, weights, tokens), limit)
     if bridge and ranked and needs_feedback(content, ranked, k):
         weights = merge_weights(weights, _feedback(ranked, tokens, index, content))
-        ranked = top_documents(index, ranking_weights(index, weights, tokens), limit, allowed)
+        ranked = ranking.top(ranking_weights(index, weights, tokens), limit)
     return ranked, weights
 
 
