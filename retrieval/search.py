@@ -271,8 +271,10 @@ def fold_repeats(order: Sequence[int], titles: Sequence[np.ndarray]) -> list[lis
     kept: list[frozenset[int]] = []
     for i in order:
         words = frozenset(titles[i].tolist())
+        least = REPEAT_TITLE_SIMILARITY * len(words)  # a Jaccard share the two sizes alone rule out
         for story, other in zip(stories, kept):
-            if words and other and len(words & other) >= REPEAT_TITLE_SIMILARITY * len(words | other):
+            sizes_fit = least <= len(other) <= len(words) / REPEAT_TITLE_SIMILARITY
+            if words and sizes_fit and len(words & other) >= REPEAT_TITLE_SIMILARITY * len(words | other):
                 story.append(i)
                 break
         else:
