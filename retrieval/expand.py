@@ -241,6 +241,11 @@ class Translator:
             for token in term:
                 groups.setdefault(by_fixed.get(token, token), {token}).update(brought)
         if self.dictionary is not None:
+            for span, word in self.rejoined(tokens, index):  # a reading the segmenter did not choose: half weight
+                brought = {other: weight * REJOINED_SHARE for other, weight in self.translations(word, index).items()}
+                weights = merge_weights(weights, brought)
+                for token in span:
+                    groups.setdefault(by_fixed.get(token, token), {token}).update(brought)
             for span, found in self.homophones(tokens, index):
                 brought = merge_weights({found: 1.0}, self.translations(found, index) if has_cjk(found) else {})
                 weights = merge_weights(weights, brought)
@@ -254,6 +259,25 @@ class Translator:
                     weights = merge_weights(weights, brought)
                     groups.setdefault(by_fixed.get(token, token), {token}).update(brought)
         return Expansion(weights, {token: frozenset(group) for token, group in groups.items()})
+
+    def rejoined(self, tokens: Sequence[str], index: Index) -> list[tuple[tuple[str, ...], str]]:
+        """Words the segmenter cut into lone characters that the dictionary has whole and the
+        corpus lacks ("老美" -> 老, 美; "靠谱", "涨到"): (span of tokens, the word)."""
+        found = []
+        for start in range(len(tokens)):
+            for width in range(2, REJOIN_SPAN + 1):
+                span = tuple(tokens[start : start + width])
+                text = "".join(span)
+                if (
+                    len(span) == width
+                    and all(has_cjk(token) for token in span)
+                    and any(len(token) == 1 for token in span)
+                    and len(text) <= HOMOPHONE_MAX_CHARACTERS
+                    and index.token_id(text) is None
+                    and self.dictionary.english(text)
+                ):
+                    found.append((span, text))
+        return found
 
     def homophones(self, tokens: Sequence[str], index: Index) -> list[tuple[tuple[str, ...], str]]:
         """Chinese typed by sound: a word the corpus lacks, alone or with its neighbour (a
@@ -345,6 +369,8 @@ def _sense_weight(rank: int, full: bool) -> float:
     return (1.0 if full else DICTIONARY_WEIGHT) / (1.0 + 0.5 * rank)
 
 
+REJOINED_SHARE = 0.5
+REJOIN_SPAN = 3  # question tokens read together as one dictionary word
 HOMOPHONE_SPAN = 2  # question tokens read together: a mistyped character splits its word in two
 HOMOPHONE_MIN_CHARACTERS = 2
 HOMOPHONE_MAX_CHARACTERS = 4

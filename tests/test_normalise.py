@@ -141,3 +141,17 @@ def test_a_chinese_name_the_bullets_spell_in_pinyin_finds_them(seeded_library):
 @pytest.mark.parametrize(("word", "parts"), [("总金额", ["总", "金额"]), ("汽车业", ["汽车", "业"]), ("蕨类植物", ["蕨类", "植物"]), ("克钦邦", [])])
 def test_a_compound_the_dictionary_lacks_is_read_as_its_words_and_a_lone_prefix_or_suffix(seeded_library, word, parts):
     assert seeded_library.translator.dictionary.parts(word) == parts
+
+
+@pytest.mark.parametrize(("question", "word"), [("老美进口的钨有多少来自中国", "老美"), ("卢特尼克说稀土是美国发明的 靠谱吗", "靠谱")])
+def test_a_word_the_segmenter_cut_into_lone_characters_is_read_whole_from_the_dictionary(seeded_library, question, word):
+    tokens = seeded_library.tokenizer(question)
+    assert word not in tokens
+    assert word in [whole for _, whole in seeded_library.translator.rejoined(tokens, seeded_library.index())]
+
+
+def test_a_rejoined_word_brings_its_translation_at_half_weight(seeded_library):
+    question = "老美进口的钨有多少来自中国"
+    expansion = seeded_library.translator.expand(question, seeded_library.tokenizer(question), seeded_library.index())
+    assert expansion.weights["american"] >= 0.5
+    assert "american" in expansion.groups["老"] and "american" in expansion.groups["美"]
