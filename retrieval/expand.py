@@ -218,7 +218,6 @@ class Translator:
         self.glossary = glossary
         self.dictionary = dictionary
         self.frequency = frequency
-        self._corpus_sounds: CorpusSounds | None = None
 
     def expand(self, text: str, tokens: Sequence[str], index: Index) -> Expansion:
         """Weighted tokens to add to the question's own, and what stands for each question token."""
@@ -298,22 +297,28 @@ class Translator:
                     or self.dictionary.english(text)
                 ):
                     continue
-                word = self._sounds(index).like(text, self.dictionary.readings())
+                word = self._sounds_like(text, index)
                 if word is None and width == 1:
                     word = self._spelt_out(text, index)
                 if word is not None:
                     found.append((span, word))
         return found
 
-    def _sounds(self, index: Index) -> CorpusSounds:
-        sounds = self._corpus_sounds
-        if sounds is None or sounds.index is not index:
-            sounds = self._corpus_sounds = CorpusSounds(index, self.dictionary.readings())
-        return sounds
+    def _sounds_like(self, text: str, index: Index) -> str | None:
+        """The most widely used corpus word that differs from `text` in one character, read
+        the same ("希土" -> 稀土): only the question's own characters' homophones are tried."""
+        near = set()
+        for position, character in enumerate(text):
+            for pinyin in self.dictionary.readings(character):
+                for other in self.dictionary.sounding(pinyin):
+                    word = text[:position] + other + text[position + 1 :]
+                    if other != character and index.token_id(word) is not None:
+                        near.add(word)
+        return max(sorted(near), key=index.document_frequency, default=None)
 
     def _spelt_out(self, text: str, index: Index) -> str | None:
         """The corpus's English token for a Chinese name written out in pinyin, if it has one."""
-        for sound in readings_of(text, self.dictionary.readings()):
+        for sound in readings_of(text, self.dictionary.readings):
             spelt = stem(sound.replace(" ", ""))
             if len(spelt) >= PINYIN_MIN_LETTERS and index.token_id(spelt) is not None:
                 return spelt
@@ -378,36 +383,12 @@ HOMOPHONE_READINGS = 8  # reading combinations tried per word (many characters h
 PINYIN_MIN_LETTERS = 5  # "anshi": shorter pinyin spells too many things
 
 
-def readings_of(word: str, readings: Mapping[str, tuple[str, ...]]) -> list[str]:
+def readings_of(word: str, readings: Callable[[str], tuple[str, ...]]) -> list[str]:
     """A Chinese word's possible toneless pinyin readings ("长江" -> "chang jiang", "zhang jiang")."""
-    options = [readings.get(character) for character in word]
+    options = [readings(character) for character in word]
     if not options or any(not option for option in options):
         return []
     return [" ".join(combination) for combination in itertools.islice(itertools.product(*options), HOMOPHONE_READINGS)]
-
-
-class CorpusSounds:
-    """The corpus's Chinese words by how they read: built once per index, the first time a
-    question has a word that might be mistyped."""
-
-    def __init__(self, index: Index, readings: Mapping[str, tuple[str, ...]]) -> None:
-        self.index = index
-        self._words: dict[str, list[str]] = defaultdict(list)
-        words = index.words(range(index.vocabulary_size))
-        for word in words:
-            if HOMOPHONE_MIN_CHARACTERS <= len(word) <= HOMOPHONE_MAX_CHARACTERS and has_cjk(word):
-                for sound in readings_of(word, readings):
-                    self._words[sound].append(word)
-
-    def like(self, text: str, readings: Mapping[str, tuple[str, ...]]) -> str | None:
-        """The most widely used corpus word that reads as `text` and differs from it in one character."""
-        near = {
-            word
-            for sound in readings_of(text, readings)
-            for word in self._words.get(sound, ())
-            if len(word) == len(text) and sum(a != b for a, b in zip(word, text)) == 1
-        }
-        return max(sorted(near), key=self.index.document_frequency, default=None)
 
 
 ASPECT_PARTICLES = "了过着"

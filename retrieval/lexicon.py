@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .tokenize import TOKENIZER_VERSION, _cache_folder, has_cjk, simplified
 
-LEXICON_VERSION = "5"
+LEXICON_VERSION = "6"
 MAX_SENSE_WORDS = 4  # longer glosses are descriptions, not translations
 SKIPPED_SENSES = re.compile(r"^(?:CL:|surname |variant of|old variant|see |abbr\. |Taiwan pr\.|used in |also written)")
 _BRACKETS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
@@ -64,7 +64,6 @@ class Dictionary:
         self._tokenize = tokenize
         self._conn: sqlite3.Connection | None = None
         self._unavailable = False
-        self._readings: dict[str, tuple[str, ...]] | None = None
         self._lock = threading.Lock()
 
     def _rows(self, sql: str, parameters: list) -> list[tuple]:
@@ -112,14 +111,15 @@ class Dictionary:
                 return []
         return found
 
-    def readings(self) -> dict[str, tuple[str, ...]]:
-        """Every character's toneless pinyin readings ("长" -> chang, zhang), read once."""
-        if self._readings is None:
-            found: dict[str, list[str]] = {}
-            for character, pinyin in self._rows("SELECT character, pinyin FROM reading", []):
-                found.setdefault(character, []).append(pinyin)
-            self._readings = {character: tuple(pinyins) for character, pinyins in found.items()}
-        return self._readings
+    @lru_cache(maxsize=1 << 14)
+    def readings(self, character: str) -> tuple[str, ...]:
+        """A character's toneless pinyin readings ("长" -> chang, zhang)."""
+        return tuple(row[0] for row in self._rows("SELECT pinyin FROM reading WHERE character = ?", [character]))
+
+    @lru_cache(maxsize=1 << 12)
+    def sounding(self, pinyin: str) -> tuple[str, ...]:
+        """The characters with this toneless reading ("xi" -> 西, 希, 稀, …)."""
+        return tuple(row[0] for row in self._rows("SELECT character FROM reading WHERE pinyin = ?", [pinyin]))
 
     @lru_cache(maxsize=1 << 14)
     def chinese(self, tokens: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
@@ -170,6 +170,8 @@ def _cedict_table(tokenize: Tokenize) -> Path:
             conn.executemany("INSERT INTO zh VALUES (?, ?, ?)", rows)
             conn.execute("CREATE TABLE reading (character TEXT, pinyin TEXT)")
             conn.executemany("INSERT INTO reading VALUES (?, ?)", sorted(readings))
+            conn.execute("CREATE INDEX reading_character ON reading(character)")
+            conn.execute("CREATE INDEX reading_pinyin ON reading(pinyin)")
             conn.execute("CREATE INDEX zh_word ON zh(word)")
             conn.execute("CREATE INDEX zh_tokens ON zh(tokens)")
             conn.commit()
