@@ -393,6 +393,7 @@ def readings_of(word: str, readings: Callable[[str], tuple[str, ...]]) -> list[s
 
 ASPECT_PARTICLES = "了过着"
 SPELLING_MIN_LENGTH = 4
+SPELLING_TWO_EDITS = 6  # stems this long (words of about eight letters) may be two edits off
 STEM_MIN_LENGTH = 5
 STEM_MAX_CUT = 4
 
@@ -418,7 +419,7 @@ def spelling_correction(token: str, index: Index) -> str | None:
     from rapidfuzz.distance import OSA
     from rapidfuzz.process import extract
 
-    limit = 2 if len(token) >= 8 else 1
+    limit = 2 if len(token) >= SPELLING_TWO_EDITS else 1
     near = index.english_vocabulary(token[0], len(token) - limit, len(token) + limit)
     candidates = extract(token, near, scorer=OSA.distance, score_cutoff=limit, limit=8)
     if not candidates:

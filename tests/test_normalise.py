@@ -74,7 +74,7 @@ def test_dictionary_senses_keep_translations_beside_references_and_names_before_
 
 
 @pytest.mark.parametrize(
-    ("typed", "meant"), [("eath", "earth"), ("neodymum", "neodymium"), ("austrailia", "australia"), ("exprot", "export")]
+    ("typed", "meant"), [("eath", "earth"), ("neodymum", "neodymium"), ("austrailia", "australia"), ("exprot", "export"), ("tarrif", "tariff"), ("seprat", "separ")]
 )
 def test_a_misspelt_word_the_corpus_lacks_becomes_its_nearest_corpus_word(seeded_library, typed, meant):
     assert spelling_correction(typed, seeded_library.index()) == meant
