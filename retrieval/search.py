@@ -29,7 +29,7 @@ from .lexicon import GENERAL_WORD_SHARE, everyday
 from .models import SHANGHAI, Answer, Article, Hit, Note, Sighting
 from .scoring import Ranking
 from .stories import similar_titles, title_bigrams
-from .wants import Wants, marks, question_wants
+from .wants import Wants, either_way, marks, question_wants, says_a_direction
 from .tokenize import has_cjk
 
 MAX_QUESTION_CHARS = 512
@@ -98,6 +98,9 @@ def search(
     if translator is not None:
         expansion = translator.expand(content, tokens, index)
         weights, groups = merge_weights(weights, expansion.weights), expansion.groups
+    wants = question_wants(text)
+    if either_way(wants):  # "rising or falling" says what kind of answer, not what about
+        weights = {token: weight * GENERAL_WORD_SHARE if says_a_direction(token) else weight for token, weight in weights.items()}
     allowed = window_mask(db, index, scope) if scope and scope.filter else None
     if allowed is not None and not allowed.any():
         notes.append(Note.of("window_empty", window=_window(scope)))
@@ -106,7 +109,7 @@ def search(
     bridge = translator is not None
     ranked, weights = candidates(index, content, tokens, weights, limit, allowed, bridge, k)
     terms = question_terms(index, groups, _frequency(tokenize))
-    hits, evidence = best_hits(db, ranked, weights, index, scope, k, question_wants(text), terms)
+    hits, evidence = best_hits(db, ranked, weights, index, scope, k, wants, terms)
     answered = bool(hits) and missing_share(terms) < MISSING_MAX and evidence_coverage(hits, evidence) >= COVERAGE_MIN
     return Answer(text, hits, notes, strong_terms(weights), answered)
 
