@@ -11,7 +11,7 @@ import itertools
 import os
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -262,21 +262,11 @@ class Translator:
     def rejoined(self, tokens: Sequence[str], index: Index) -> list[tuple[tuple[str, ...], str]]:
         """Words the segmenter cut into lone characters that the dictionary has whole and the
         corpus lacks ("老美" -> 老, 美; "靠谱", "涨到"): (span of tokens, the word)."""
-        found = []
-        for start in range(len(tokens)):
-            for width in range(2, REJOIN_SPAN + 1):
-                span = tuple(tokens[start : start + width])
-                text = "".join(span)
-                if (
-                    len(span) == width
-                    and all(has_cjk(token) for token in span)
-                    and any(len(token) == 1 for token in span)
-                    and len(text) <= HOMOPHONE_MAX_CHARACTERS
-                    and index.token_id(text) is None
-                    and self.dictionary.english(text)
-                ):
-                    found.append((span, text))
-        return found
+        return [
+            (span, text)
+            for span, text in _chinese_spans(tokens, range(2, REJOIN_SPAN + 1))
+            if any(len(token) == 1 for token in span) and index.token_id(text) is None and self.dictionary.english(text)
+        ]
 
     def homophones(self, tokens: Sequence[str], index: Index) -> list[tuple[tuple[str, ...], str]]:
         """Chinese typed by sound: a word the corpus lacks, alone or with its neighbour (a
@@ -284,24 +274,18 @@ class Translator:
         reads as a corpus word ("管治" -> 管制, "希土" -> 稀土), or as a corpus word in pinyin
         (a name the English bullets spell out: "安世" -> anshi). (span of tokens, corpus word)."""
         found = []
-        for start in range(len(tokens)):
-            for width in range(1, HOMOPHONE_SPAN + 1):
-                span = tuple(tokens[start : start + width])
-                text = "".join(span)
-                if (
-                    len(span) < width
-                    or not all(has_cjk(token) for token in span)
-                    or not HOMOPHONE_MIN_CHARACTERS <= len(text) <= HOMOPHONE_MAX_CHARACTERS
-                    or all(index.token_id(token) is not None for token in span)
-                    or index.token_id(text) is not None
-                    or self.dictionary.english(text)
-                ):
-                    continue
-                word = self._sounds_like(text, index)
-                if word is None and width == 1:
-                    word = self._spelt_out(text, index)
-                if word is not None:
-                    found.append((span, word))
+        for span, text in _chinese_spans(tokens, range(1, HOMOPHONE_SPAN + 1)):
+            if (
+                all(index.token_id(token) is not None for token in span)
+                or index.token_id(text) is not None
+                or self.dictionary.english(text)
+            ):
+                continue
+            word = self._sounds_like(text, index)
+            if word is None and len(span) == 1:
+                word = self._spelt_out(text, index)
+            if word is not None:
+                found.append((span, word))
         return found
 
     def _sounds_like(self, text: str, index: Index) -> str | None:
@@ -381,6 +365,22 @@ HOMOPHONE_MIN_CHARACTERS = 2
 HOMOPHONE_MAX_CHARACTERS = 4
 HOMOPHONE_READINGS = 8  # reading combinations tried per word (many characters have two or three)
 PINYIN_MIN_LETTERS = 5  # "anshi": shorter pinyin spells too many things
+
+
+def _chinese_spans(tokens: Sequence[str], widths: Iterable[int]) -> Iterator[tuple[tuple[str, ...], str]]:
+    """Runs of adjacent Chinese tokens, each of the given numbers of tokens, that hold 2 to 4
+    characters: (the tokens, their text), left to right."""
+    widths = tuple(widths)
+    for start in range(len(tokens)):
+        for width in widths:
+            span = tuple(tokens[start : start + width])
+            text = "".join(span)
+            if (
+                len(span) == width
+                and all(has_cjk(token) for token in span)
+                and HOMOPHONE_MIN_CHARACTERS <= len(text) <= HOMOPHONE_MAX_CHARACTERS
+            ):
+                yield span, text
 
 
 def readings_of(word: str, readings: Callable[[str], tuple[str, ...]]) -> list[str]:
