@@ -67,43 +67,51 @@ def question_terms(
 
 
 def passage_coverage(
-    terms: list[QuestionTerm], titles: list[np.ndarray], ids: np.ndarray, lengths: np.ndarray, counts: np.ndarray
+    terms: list[QuestionTerm],
+    title_ids: np.ndarray,
+    title_lengths: np.ndarray,
+    ids: np.ndarray,
+    lengths: np.ndarray,
+    counts: np.ndarray,
 ) -> np.ndarray:
     """For each article, the largest share of the question's specific weight that one of its
     passages carries together with its title (the title alone when it has no bullets). Articles
-    are given as their titles' token ids, all their bullets' ids in a row, each bullet's length,
-    and each article's number of bullets; one numpy pass over all of them."""
+    are given as all their titles' token ids in a row with each title's length, all their
+    bullets' ids in a row, each bullet's length, and each article's number of bullets; one
+    numpy pass over all of them."""
+    articles = len(title_lengths)
     weights = np.array([term.weight for term in terms], dtype=float)
     total = float(weights.sum())
     if total <= 0:
-        return np.ones(len(titles))
+        return np.ones(articles)
     term_ids = np.concatenate([term.ids for term in terms]) if terms else np.zeros(0, dtype=np.int64)
     owner = np.repeat(np.arange(len(terms)), [len(term.ids) for term in terms])
     order = np.argsort(term_ids)
     term_ids, owner = term_ids[order], owner[order]
-    in_title = np.zeros((len(titles), len(terms)), dtype=bool)
-    for article, title in enumerate(titles):
-        in_title[article, _owners(title, term_ids, owner)] = True
-    article_of = np.repeat(np.arange(len(titles)), counts)
+    in_title = np.zeros((articles, len(terms)), dtype=bool)
+    title_of, title_terms = _owners(title_ids, title_lengths, term_ids, owner)
+    in_title[title_of, title_terms] = True
+    article_of = np.repeat(np.arange(articles), counts)
     held = in_title[article_of]
-    if len(term_ids) and len(ids):
-        bullet_of = np.repeat(np.arange(len(lengths)), lengths)
-        at = np.searchsorted(term_ids, ids)
-        found = (at < len(term_ids)) & (term_ids[np.minimum(at, len(term_ids) - 1)] == ids)
-        held[bullet_of[found], owner[at[found]]] = True
+    bullet_of, bullet_terms = _owners(ids, lengths, term_ids, owner)
+    held[bullet_of, bullet_terms] = True
     best = (in_title @ weights) / total
     if len(lengths):
         np.maximum.at(best, article_of, (held @ weights) / total)
     return best
 
 
-def _owners(tokens: np.ndarray, ids: np.ndarray, owner: np.ndarray) -> np.ndarray:
-    """The terms that these token ids stand for."""
+def _owners(
+    tokens: np.ndarray, lengths: np.ndarray, ids: np.ndarray, owner: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(passage, term) for every token of the passages (token ids in a row, each passage's
+    length) that stands for a term (sorted term token ids `ids`, their terms `owner`)."""
     if not len(ids) or not len(tokens):
-        return np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    passage_of = np.repeat(np.arange(len(lengths)), lengths)
     at = np.searchsorted(ids, tokens)
     found = (at < len(ids)) & (ids[np.minimum(at, len(ids) - 1)] == tokens)
-    return owner[at[found]]
+    return passage_of[found], owner[at[found]]
 
 
 def _overlap(word: str, other: str) -> bool:

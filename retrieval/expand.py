@@ -7,10 +7,11 @@ takes the other language's distinctive terms from the few best first-pass articl
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -20,8 +21,9 @@ import numpy as np
 
 from .errors import BriefbotError
 from .index import CHINESE, NOT_CHINESE, Index
+from .numbers import short_year
 from .lexicon import GENERAL_WORD_SHARE, Dictionary, english_forms, english_stems, everyday
-from .tokenize import STOP_WORDS, has_cjk, normalize
+from .tokenize import STOP_WORDS, has_cjk, normalize, stem
 
 Tokenize = Callable[[str], list[str]]
 
@@ -33,6 +35,7 @@ DICTIONARY_WEIGHT = 0.5  # a general dictionary's translation, first sense; late
 DICTIONARY_SENSES = 3  # translations kept per question word, among those the corpus uses
 IRREGULAR_FORM_WEIGHT = 0.8  # "fell" for "fall": the same word, but the stemmer cannot tell
 PARAPHRASE_WEIGHT = 0.4  # an English word the corpus never uses: other senses of its Chinese translations
+SHORT_YEAR_WEIGHT = 0.5  # "23" may be 2023, or 23 of something
 FEEDBACK_DOCUMENTS = 3
 FEEDBACK_TERMS = 6
 FEEDBACK_WEIGHT = 0.15
@@ -223,6 +226,11 @@ class Translator:
         corrected = {token: self._spelling(token, index) for token in tokens}
         groups = {token: {token, fixed} for token, fixed in corrected.items()}
         weights = {fixed: 1.0 for token, fixed in corrected.items() if fixed != token}
+        for token in tokens:  # "'23", "22年": a year the corpus writes in full
+            year = short_year(token)
+            if year is not None and index.token_id(year) is not None:
+                groups[token].add(year)
+                weights[year] = max(weights.get(year, 0.0), SHORT_YEAR_WEIGHT)
         tokens = [corrected[token] for token in tokens]
         by_fixed = {corrected[token]: token for token in corrected}
         covered: set[str] = set()
@@ -232,6 +240,16 @@ class Translator:
             for token in term:
                 groups.setdefault(by_fixed.get(token, token), {token}).update(brought)
         if self.dictionary is not None:
+            for span, word in self.rejoined(tokens, index):  # a reading the segmenter did not choose: half weight
+                brought = {other: weight * REJOINED_SHARE for other, weight in self.translations(word, index).items()}
+                weights = merge_weights(weights, brought)
+                for token in span:
+                    groups.setdefault(by_fixed.get(token, token), {token}).update(brought)
+            for span, found in self.homophones(tokens, index):
+                brought = merge_weights({found: 1.0}, self.translations(found, index) if has_cjk(found) else {})
+                weights = merge_weights(weights, brought)
+                for token in span:
+                    groups.setdefault(by_fixed.get(token, token), {token}).update(brought)
             for token in dict.fromkeys(tokens):
                 if token not in covered and token and not token[0].isdigit():
                     brought = self.translations(token, index)
@@ -240,6 +258,55 @@ class Translator:
                     weights = merge_weights(weights, brought)
                     groups.setdefault(by_fixed.get(token, token), {token}).update(brought)
         return Expansion(weights, {token: frozenset(group) for token, group in groups.items()})
+
+    def rejoined(self, tokens: Sequence[str], index: Index) -> list[tuple[tuple[str, ...], str]]:
+        """Words the segmenter cut into lone characters that the dictionary has whole and the
+        corpus lacks ("老美" -> 老, 美; "靠谱", "涨到"): (span of tokens, the word)."""
+        return [
+            (span, text)
+            for span, text in _chinese_spans(tokens, range(2, REJOIN_SPAN + 1))
+            if any(len(token) == 1 for token in span) and index.token_id(text) is None and self.dictionary.english(text)
+        ]
+
+    def homophones(self, tokens: Sequence[str], index: Index) -> list[tuple[tuple[str, ...], str]]:
+        """Chinese typed by sound: a word the corpus lacks, alone or with its neighbour (a
+        mistyped character splits a word: "希土" -> 希, 土), that no dictionary knows but that
+        reads as a corpus word ("管治" -> 管制, "希土" -> 稀土), or as a corpus word in pinyin
+        (a name the English bullets spell out: "安世" -> anshi). (span of tokens, corpus word)."""
+        found = []
+        for span, text in _chinese_spans(tokens, range(1, HOMOPHONE_SPAN + 1)):
+            if (
+                all(index.token_id(token) is not None for token in span)
+                or index.token_id(text) is not None
+                or self.dictionary.english(text)
+            ):
+                continue
+            word = self._sounds_like(text, index)
+            if word is None and len(span) == 1:
+                word = self._spelt_out(text, index)
+            if word is not None:
+                found.append((span, word))
+        return found
+
+    def _sounds_like(self, text: str, index: Index) -> str | None:
+        """The most widely used corpus word that differs from `text` in one character, read
+        the same ("希土" -> 稀土): only the question's own characters' homophones are tried."""
+        near = set()
+        for position, character in enumerate(text):
+            for pinyin in self.dictionary.readings(character):
+                for other in self.dictionary.sounding(pinyin):
+                    word = text[:position] + other + text[position + 1 :]
+                    if other != character and index.token_id(word) is not None:
+                        near.add(word)
+        return max(sorted(near), key=index.document_frequency, default=None)
+
+    def _spelt_out(self, text: str, index: Index) -> str | None:
+        """The corpus's English token for a Chinese name written out in pinyin, if it has one."""
+        for sound in readings_of(text, self.dictionary.readings):
+            spelt = stem(sound.replace(" ", ""))
+            if len(spelt) >= PINYIN_MIN_LETTERS and index.token_id(spelt) is not None:
+                return spelt
+        return None
 
     def _spelling(self, token: str, index: Index) -> str:
         """A word the corpus never uses, as its base form ("rose" -> rise) or its nearest
@@ -259,7 +326,10 @@ class Translator:
         found: dict[str, float] = {}
         if has_cjk(token):
             if full and not self.dictionary.english(token):
-                parts = [self.translations(part, index) for part in self.dictionary.parts(token)]
+                parts = [  # a lone prefix or suffix ("总", "业") says less than the word it is on
+                    {word: weight * (GENERAL_WORD_SHARE if len(part) == 1 else 1.0) for word, weight in self.translations(part, index).items()}
+                    for part in self.dictionary.parts(token)
+                ]
                 return merge_weights(*parts) if len(parts) > 1 else {}
             senses = [sense for sense in self.dictionary.english(token) if all(index.token_id(t) for t in sense)]
             for rank, sense in enumerate(senses[:DICTIONARY_SENSES]):
@@ -288,8 +358,42 @@ def _sense_weight(rank: int, full: bool) -> float:
     return (1.0 if full else DICTIONARY_WEIGHT) / (1.0 + 0.5 * rank)
 
 
+REJOINED_SHARE = 0.5
+REJOIN_SPAN = 3  # question tokens read together as one dictionary word
+HOMOPHONE_SPAN = 2  # question tokens read together: a mistyped character splits its word in two
+HOMOPHONE_MIN_CHARACTERS = 2
+HOMOPHONE_MAX_CHARACTERS = 4
+HOMOPHONE_READINGS = 8  # reading combinations tried per word (many characters have two or three)
+PINYIN_MIN_LETTERS = 5  # "anshi": shorter pinyin spells too many things
+
+
+def _chinese_spans(tokens: Sequence[str], widths: Iterable[int]) -> Iterator[tuple[tuple[str, ...], str]]:
+    """Runs of adjacent Chinese tokens, each of the given numbers of tokens, that hold 2 to 4
+    characters: (the tokens, their text), left to right."""
+    widths = tuple(widths)
+    for start in range(len(tokens)):
+        for width in widths:
+            span = tuple(tokens[start : start + width])
+            text = "".join(span)
+            if (
+                len(span) == width
+                and all(has_cjk(token) for token in span)
+                and HOMOPHONE_MIN_CHARACTERS <= len(text) <= HOMOPHONE_MAX_CHARACTERS
+            ):
+                yield span, text
+
+
+def readings_of(word: str, readings: Callable[[str], tuple[str, ...]]) -> list[str]:
+    """A Chinese word's possible toneless pinyin readings ("长江" -> "chang jiang", "zhang jiang")."""
+    options = [readings(character) for character in word]
+    if not options or any(not option for option in options):
+        return []
+    return [" ".join(combination) for combination in itertools.islice(itertools.product(*options), HOMOPHONE_READINGS)]
+
+
 ASPECT_PARTICLES = "了过着"
 SPELLING_MIN_LENGTH = 4
+SPELLING_TWO_EDITS = 6  # stems this long (words of about eight letters) may be two edits off
 STEM_MIN_LENGTH = 5
 STEM_MAX_CUT = 4
 
@@ -308,16 +412,16 @@ def known_stem(token: str, index: Index) -> str | None:
 
 def spelling_correction(token: str, index: Index) -> str | None:
     """The corpus word a misspelt English word most likely means: within one edit (two for
-    words of eight letters or more) and with the same first letter, the most widely used; None
+    words of eight letters or more; two letters swapped, "exprots", is one edit) and with the same first letter, the most widely used; None
     for a real English word the corpus simply does not use ("cup"), or a short one."""
     if len(token) < SPELLING_MIN_LENGTH or not token.isalpha() or token in english_stems():
         return None
-    from rapidfuzz.distance import Levenshtein
+    from rapidfuzz.distance import OSA
     from rapidfuzz.process import extract
 
-    limit = 2 if len(token) >= 8 else 1
+    limit = 2 if len(token) >= SPELLING_TWO_EDITS else 1
     near = index.english_vocabulary(token[0], len(token) - limit, len(token) + limit)
-    candidates = extract(token, near, scorer=Levenshtein.distance, score_cutoff=limit, limit=8)
+    candidates = extract(token, near, scorer=OSA.distance, score_cutoff=limit, limit=8)
     if not candidates:
         return None
     best = min(candidates, key=lambda found: (found[1], -index.document_frequency(found[0])))

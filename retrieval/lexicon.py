@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import itertools
 import logging
 import os
 import re
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from .tokenize import TOKENIZER_VERSION, _cache_folder, has_cjk, simplified
 
-LEXICON_VERSION = "3"
+LEXICON_VERSION = "6"
 MAX_SENSE_WORDS = 4  # longer glosses are descriptions, not translations
 SKIPPED_SENSES = re.compile(r"^(?:CL:|surname |variant of|old variant|see |abbr\. |Taiwan pr\.|used in |also written)")
 _BRACKETS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
@@ -33,15 +34,23 @@ Tokenize = Callable[[str], list[str]]
 logger = logging.getLogger(__name__)
 
 
-def senses(definition: str) -> list[str]:
+def senses(definition: str, name: bool = False) -> list[str]:
     """A CC-CEDICT definition's senses that read as translations: short, no references, no
-    classifiers, bracketed remarks and leading "to" removed."""
+    classifiers, bracketed remarks (which may hold references: "Europe (abbr. for 歐羅巴洲|欧罗巴洲[…])")
+    and leading "to" removed. For a proper name (`name`: its pinyin is capitalised) a long
+    description keeps the name it starts with ("Baotou prefecture-level city in Inner Mongolia")."""
     found = []
     for sense in definition.split("/"):
-        if SKIPPED_SENSES.match(sense) or "|" in sense:
+        if SKIPPED_SENSES.match(sense):
             continue
-        for alternative in re.split(r"[,;] ", _BRACKETS.sub(" ", sense)):  # "fern; bracken; brake"
-            alternative = _LEADING.sub("", " ".join(alternative.split()).lower()).strip(" ,.;")
+        sense = _BRACKETS.sub(" ", sense)
+        if "|" in sense or "[" in sense:
+            continue
+        for alternative in re.split(r"[,;] ", sense):  # "fern; bracken; brake"
+            words = alternative.split()
+            if name and len(words) > MAX_SENSE_WORDS:
+                words = list(itertools.takewhile(lambda word: word[:1].isupper(), words))
+            alternative = _LEADING.sub("", " ".join(words).lower()).strip(" ,.;")
             if alternative and len(alternative.split()) <= MAX_SENSE_WORDS and not has_cjk(alternative):
                 found.append(alternative)
     return found
@@ -82,10 +91,18 @@ class Dictionary:
 
     def parts(self, chinese: str) -> list[str]:
         """A Chinese word the dictionary lacks, cut into the longest words it has, left to
-        right ("蕨类植物" -> 蕨类, 植物); [] when some piece is not a word."""
-        found, start = [], 0
-        while start < len(chinese):
-            for end in range(len(chinese), start, -1):
+        right ("蕨类植物" -> 蕨类, 植物); a lone character may stand first or last, as a prefix
+        or suffix does ("总金额" -> 总, 金额; "汽车业" -> 汽车, 业); [] when some piece is not a word."""
+        for first, last in ((0, len(chinese)), (1, len(chinese)), (0, len(chinese) - 1)):
+            found = self._words_between(chinese, first, last)
+            if found and last - first >= 2:
+                return [chinese[:first]] * (first > 0) + found + [chinese[last:]] * (last < len(chinese))
+        return []
+
+    def _words_between(self, chinese: str, start: int, stop: int) -> list[str]:
+        found = []
+        while start < stop:
+            for end in range(stop, start, -1):
                 if end - start > 1 and self.english(chinese[start:end]):
                     found.append(chinese[start:end])
                     start = end
@@ -93,6 +110,16 @@ class Dictionary:
             else:
                 return []
         return found
+
+    @lru_cache(maxsize=1 << 14)
+    def readings(self, character: str) -> tuple[str, ...]:
+        """A character's toneless pinyin readings ("长" -> chang, zhang)."""
+        return tuple(row[0] for row in self._rows("SELECT pinyin FROM reading WHERE character = ?", [character]))
+
+    @lru_cache(maxsize=1 << 12)
+    def sounding(self, pinyin: str) -> tuple[str, ...]:
+        """The characters with this toneless reading ("xi" -> 西, 希, 稀, …)."""
+        return tuple(row[0] for row in self._rows("SELECT character FROM reading WHERE pinyin = ?", [pinyin]))
 
     @lru_cache(maxsize=1 << 14)
     def chinese(self, tokens: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
@@ -103,6 +130,11 @@ class Dictionary:
             [" ".join(tokens)],
         )
         return tuple((row[0], row[1]) for row in rows)
+
+
+def toneless(pinyin: str) -> str:
+    """A CC-CEDICT reading without tone numbers or case ("Bao1 tou2" -> "bao tou"; "lu:4" -> "lv")."""
+    return " ".join(re.sub(r"\d", "", syllable).replace("u:", "v").lower() for syllable in pinyin.split())
 
 
 def _cedict_source() -> Path:
@@ -118,14 +150,16 @@ def _cedict_table(tokenize: Tokenize) -> Path:
     table = folder / f"cedict-{stamp}.sqlite"
     if table.exists():
         return table
-    rows = []
+    rows, readings = [], set()
     with gzip.open(source, "rt", encoding="utf-8") as lines:
         for line in lines:
             match = _ENTRY.match(line)
             if not match:
                 continue
             word = simplified(match[2])
-            for rank, sense in enumerate(senses(match[4])):
+            if len(word) == 1 and has_cjk(word):
+                readings.add((word, toneless(match[3])))
+            for rank, sense in enumerate(senses(match[4], name=match[3][:1].isupper())):
                 tokens = tokenize(sense)
                 if tokens:
                     rows.append((word, rank, " ".join(tokens)))
@@ -134,6 +168,10 @@ def _cedict_table(tokenize: Tokenize) -> Path:
         with contextlib.closing(sqlite3.connect(staging)) as conn:
             conn.execute("CREATE TABLE zh (word TEXT, rank INTEGER, tokens TEXT)")
             conn.executemany("INSERT INTO zh VALUES (?, ?, ?)", rows)
+            conn.execute("CREATE TABLE reading (character TEXT, pinyin TEXT)")
+            conn.executemany("INSERT INTO reading VALUES (?, ?)", sorted(readings))
+            conn.execute("CREATE INDEX reading_character ON reading(character)")
+            conn.execute("CREATE INDEX reading_pinyin ON reading(pinyin)")
             conn.execute("CREATE INDEX zh_word ON zh(word)")
             conn.execute("CREATE INDEX zh_tokens ON zh(tokens)")
             conn.commit()

@@ -92,3 +92,13 @@ def normalize_numbers(text: str) -> str:
     text = _ZH_WITH_SCALE.sub(_chinese_scaled, text)
     text = _ZH_BEFORE_UNIT.sub(lambda m: _scaled(m[1], 1), text)
     return _THOUSANDS.sub(lambda m: m[1].replace(",", ""), text)
+
+
+SHORT_YEAR_LAST = 49  # "'23", "22年", "17到22年": two digits up to this read as 2000-2049
+
+
+def short_year(token: str) -> str | None:
+    """The year a two-digit number may stand for ("23" -> "2023"), or None."""
+    if len(token) == 2 and token.isdigit() and int(token) <= SHORT_YEAR_LAST:
+        return f"20{token}"
+    return None

@@ -24,27 +24,68 @@ def top_documents(
     """(rowid, score) of the `limit` best documents with a positive score, within `allowed`,
     best first; the same as scoring every document, but for which of several equal scores
     at the cut is kept."""
-    terms = {index.token_id(token): weight for token, weight in weights.items() if weight}
-    terms.pop(None, None)
-    if not terms or index.size == 0 or limit <= 0:
-        return []
-    deferred = _common_terms(index, terms)
-    scores = _dense(index, {t: w for t, w in terms.items() if t not in deferred})
-    if allowed is not None:
-        scores = np.where(allowed, scores, np.float32(0))
-    impacts = index.max_impacts()
-    while True:
-        touched = np.nonzero(scores > 0)[0]  # much faster than np.flatnonzero on floats
-        if not deferred:
-            return _best(index, scores[touched], touched, limit)
-        found = _top_with_deferred_terms(index, scores, touched, terms, deferred, limit, impacts)
-        if found is not None:
-            return found
-        # the deferred terms could still lift an unseen document into the top: read the
-        # strongest of them in full, and try again
-        strongest = max(deferred, key=lambda t: terms[t] * impacts[t])
-        deferred.discard(strongest)
-        _add(index, scores, strongest, terms[strongest], allowed)
+    return Ranking(index, allowed).top(weights, limit)
+
+
+RESIDUE = 1e-6  # what float32 sums leave of a score whose every term was taken back out
+
+
+class Ranking:
+    """Exact top-k over one index, kept between passes: a second pass with a few more (or
+    other) weights reads only the postings of the tokens whose weight changed."""
+
+    def __init__(self, index: Index, allowed: np.ndarray | None = None) -> None:
+        self.index = index
+        self.allowed = allowed
+        self._scores: np.ndarray | None = None  # every document's score from the terms not deferred
+        self._terms: dict[int, float] = {}
+        self._deferred: set[int] = set()
+
+    def top(self, weights: Mapping[str, float], limit: int) -> list[tuple[int, float]]:
+        """(rowid, score) of the `limit` best documents for these weights, as top_documents."""
+        index = self.index
+        terms = {index.token_id(token): weight for token, weight in weights.items() if weight}
+        terms.pop(None, None)
+        if not terms or index.size == 0 or limit <= 0:
+            return []
+        if self._scores is None or min(terms.values()) < 0:
+            self._deferred = _common_terms(index, terms)
+            self._scores = _dense(index, {t: w for t, w in terms.items() if t not in self._deferred}, self.allowed)
+        else:
+            self._update(terms)
+        self._terms = terms
+        scores, deferred = self._scores, self._deferred
+        impacts = index.max_impacts()
+        while True:
+            touched = np.nonzero(scores > 0)[0]  # much faster than np.flatnonzero on floats
+            if not deferred:
+                return _best(index, scores[touched], touched, limit)
+            found = _top_with_deferred_terms(index, scores, touched, terms, deferred, limit, impacts)
+            if found is not None:
+                return found
+            # the deferred terms could still lift an unseen document into the top: read the
+            # strongest of them in full, and try again
+            strongest = max(deferred, key=lambda t: terms[t] * impacts[t])
+            deferred.discard(strongest)
+            _add(index, scores, strongest, terms[strongest], self.allowed)
+
+    def _update(self, terms: Mapping[int, float]) -> None:
+        """Bring the kept scores from the last pass's weights to these: a changed weight adds
+        its difference, a new common token is deferred, a deferred one waits as it was."""
+        taken_out = False
+        threshold = self.index.size * COMMON_SHARE
+        for token_id in self._terms.keys() | terms.keys():
+            before, after = self._terms.get(token_id, 0.0), terms.get(token_id, 0.0)
+            if token_id in self._deferred:
+                if not after:
+                    self._deferred.discard(token_id)
+            elif token_id not in self._terms and self.index.frequency(token_id) > threshold:
+                self._deferred.add(token_id)
+            elif after != before:
+                _add(self.index, self._scores, token_id, after - before, self.allowed)
+                taken_out = taken_out or not after
+        if taken_out:
+            self._scores[self._scores < RESIDUE] = 0
 
 
 def _common_terms(index: Index, terms: Mapping[int, float]) -> set[int]:
@@ -104,10 +145,10 @@ def _with_deferred_terms(
     return totals
 
 
-def _dense(index: Index, terms: Mapping[int, float]) -> np.ndarray:
+def _dense(index: Index, terms: Mapping[int, float], allowed: np.ndarray | None) -> np.ndarray:
     total = np.zeros(index.size, dtype=np.float32)
     for token_id, weight in terms.items():
-        _add(index, total, token_id, weight, None)
+        _add(index, total, token_id, weight, allowed)
     return total
 
 

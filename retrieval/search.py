@@ -9,7 +9,6 @@ from datetime import date, datetime
 
 import numpy as np
 
-from .store import ArticleStore
 from .dates import DateScope, date_weight, find_date_phrase, resolve, strip_phrase
 from .expand import FEEDBACK_DOCUMENTS, Translator, feedback_terms, merge_weights
 from .bullets import MAX_BULLETS, BulletIds, choose, passage_scores
@@ -26,9 +25,10 @@ from .coverage import (
 from .index import Index
 from .lexicon import GENERAL_WORD_SHARE, everyday
 from .models import SHANGHAI, Answer, Article, Hit, Note, Sighting
-from .scoring import top_documents
+from .scoring import Ranking
+from .store import ArticleStore
 from .stories import similar_titles, title_bigrams
-from .wants import Wants, marks, question_wants
+from .wants import Wants, either_way, marks, question_wants, says_a_direction
 from .tokenize import has_cjk
 
 MAX_QUESTION_CHARS = 512
@@ -97,6 +97,9 @@ def search(
     if translator is not None:
         expansion = translator.expand(content, tokens, index)
         weights, groups = merge_weights(weights, expansion.weights), expansion.groups
+    wants = question_wants(text)
+    if either_way(wants):  # "rising or falling" says what kind of answer, not what about
+        weights = {token: weight * GENERAL_WORD_SHARE if says_a_direction(token) else weight for token, weight in weights.items()}
     allowed = window_mask(db, index, scope) if scope and scope.filter else None
     if allowed is not None and not allowed.any():
         notes.append(Note.of("window_empty", window=_window(scope)))
@@ -105,7 +108,7 @@ def search(
     bridge = translator is not None
     ranked, weights = candidates(index, content, tokens, weights, limit, allowed, bridge, k)
     terms = question_terms(index, groups, _frequency(tokenize))
-    hits, evidence = best_hits(db, ranked, weights, index, scope, k, question_wants(text), terms)
+    hits, evidence = best_hits(db, ranked, weights, index, scope, k, wants, terms)
     answered = bool(hits) and missing_share(terms) < MISSING_MAX and evidence_coverage(hits, evidence) >= COVERAGE_MIN
     return Answer(text, hits, notes, strong_terms(weights), answered)
 
@@ -150,10 +153,11 @@ def candidates(
 ) -> tuple[list[tuple[int, float]], dict[str, float]]:
     """(rowid, article score) of the best `limit` articles, and the final question weights:
     with the corpus bridge, the first pass's best articles lend terms of the other language."""
-    ranked = top_documents(index, ranking_weights(index, weights, tokens), limit, allowed)
+    ranking = Ranking(index, allowed)  # the second pass reads only the postings of the terms feedback adds
+    ranked = ranking.top(ranking_weights(index, weights, tokens), limit)
     if bridge and ranked and needs_feedback(content, ranked, k):
         weights = merge_weights(weights, _feedback(ranked, tokens, index, content))
-        ranked = top_documents(index, ranking_weights(index, weights, tokens), limit, allowed)
+        ranked = ranking.top(ranking_weights(index, weights, tokens), limit)
     return ranked, weights
 
 
@@ -199,7 +203,7 @@ def passage_evidence(
     best, second = _two_best(scores, counts)
     title_ids, title_lengths, _ = index.titles.many(positions)
     titles = np.split(title_ids, np.cumsum(title_lengths)[:-1])
-    covered = passage_coverage(terms, titles, ids, lengths, counts)
+    covered = passage_coverage(terms, title_ids, title_lengths, ids, lengths, counts)
     return Evidence(rowids, ids, lengths, scores, counts, best, second, titles, covered)
 
 
@@ -238,20 +242,47 @@ def best_hits(
         days = db.days_by_rowid(evidence.rowids)
         score = [s * date_weight(scope, days[rowid]) for rowid, s in zip(evidence.rowids, score)]
     order = sorted(range(len(ranked)), key=lambda i: (-score[i], i))[: k * CANDIDATE_FACTOR]
-    headers = db.headers_by_rowid([evidence.rowids[i] for i in order])
-    order = [i for i in order if evidence.rowids[i] in headers]
-    at = {evidence.rowids[i]: i for i in order}
-    stories = merge_duplicates([Hit(headers[evidence.rowids[i]], score[i], ()) for i in order], k)
-    articles = db.articles_by_rowid([story.article.rowid for story in stories])
+    stories = fold_repeats(order, evidence.titles)
+    heads = [evidence.rowids[story[0]] for story in stories]
+    articles = db.articles_by_rowid(heads[:k])
+    if len(articles) < len(heads[:k]):  # deleted since the index was built: the next stories fill in
+        articles.update(db.articles_by_rowid(heads[k:]))
+    stories = [story for story in stories if evidence.rowids[story[0]] in articles][:k]
+    repeats = db.headers_by_rowid([evidence.rowids[i] for story in stories for i in story[1:]])
     chosen = []
     rare = rare_terms(index, weights)
-    for story in stories:
-        article = articles.get(story.article.rowid)
-        if article is None:  # deleted between the two reads
-            continue
-        bullets = choose(article, *evidence.bullets(at[article.rowid]), MAX_BULLETS, wants)
-        chosen.append(Hit(article, story.score, bullets, story.also, marks(bullets, wants, rare)))
+    for head, *others in stories:
+        article = articles[evidence.rowids[head]]
+        also = tuple(
+            Sighting(repeat.title, repeat.source, repeat.published)
+            for repeat in (repeats.get(evidence.rowids[i]) for i in others)
+            if repeat is not None
+        )
+        bullets = choose(article, *evidence.bullets(head), MAX_BULLETS, wants)
+        chosen.append(Hit(article, score[head], bullets, also, marks(bullets, wants, rare)))
     return chosen, evidence
+
+
+REPEAT_TITLE_SIMILARITY = 0.6  # the Jaccard share of title words two reports of one story have
+
+
+def fold_repeats(order: Sequence[int], titles: Sequence[np.ndarray]) -> list[list[int]]:
+    """Candidates (positions, best first) grouped by near-identical titles, compared as the
+    index's title token ids (no article is read): each group's first is the one shown."""
+    stories: list[list[int]] = []
+    kept: list[frozenset[int]] = []
+    for i in order:
+        words = frozenset(titles[i].tolist())
+        least = REPEAT_TITLE_SIMILARITY * len(words)  # a Jaccard share the two sizes alone rule out
+        for story, other in zip(stories, kept):
+            sizes_fit = least <= len(other) <= len(words) / REPEAT_TITLE_SIMILARITY
+            if words and sizes_fit and len(words & other) >= REPEAT_TITLE_SIMILARITY * len(words | other):
+                story.append(i)
+                break
+        else:
+            stories.append([i])
+            kept.append(words)
+    return stories
 
 
 def date_scope(db: ArticleStore, text: str, today: date) -> tuple[DateScope | None, str, str]:

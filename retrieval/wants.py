@@ -167,3 +167,13 @@ def _words_starting(text: str, stems: list[str]) -> list[str]:
                 found.append((start, text[start:end]))
             start = lower.find(stem, end)
     return [word for _, word in sorted(found)]
+
+
+def either_way(wants: Wants) -> bool:
+    """The question asks which way something went and names both ("rising or falling")."""
+    return wants.directional and wants.direction == 0
+
+
+def says_a_direction(token: str) -> bool:
+    """A question token that names a direction ("rise", "fell", "涨")."""
+    return bool(UP_PATTERN.search(token) or DOWN_PATTERN.search(token))

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from retrieval.parse import split_bullets
-from retrieval.wants import DOWN, UP, direction_of, figures_in, question_wants
+from retrieval.wants import DOWN, UP, direction_of, either_way, figures_in, question_wants, says_a_direction
 
 
 @pytest.mark.parametrize(
@@ -110,3 +110,16 @@ def test_an_empty_corpus_answers_nothing_without_failing(fresh_library):
     for question in ("稀土出口管制", "rare eath", "最近的消息"):
         answer = fresh_library.ask(question)
         assert answer.hits == [] and not answer.answered
+
+
+@pytest.mark.parametrize(
+    ("question", "framing"),
+    [("are magnet exports rising or falling", True), ("稀土股涨了还是跌了", True), ("which rare earth stocks fell", False)],
+)
+def test_naming_both_directions_asks_which_way_so_direction_words_are_framing(question, framing):
+    assert either_way(question_wants(question)) is framing
+
+
+@pytest.mark.parametrize(("token", "direction"), [("rise", True), ("fell", True), ("涨", True), ("magnet", False)])
+def test_direction_words_are_told_from_subject_words(token, direction):
+    assert says_a_direction(token) is direction

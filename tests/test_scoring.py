@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks import bench as benchmark
-from retrieval import parse_file
 import bm25s
 
+from benchmarks import bench as benchmark
+from retrieval import parse_file
 from retrieval.index import B, K1, article_text, build_index
-from retrieval.scoring import top_documents
+from retrieval.scoring import Ranking, top_documents
 from retrieval.tokenize import Tokenizer
 
 
@@ -82,6 +82,22 @@ def test_top_documents_equals_scoring_every_document(synthetic_index, limit, wit
         if allowed is not None:
             inside = set(index.rowids[allowed].tolist())
             assert all(rowid in inside for rowid, _ in found)
+
+
+@pytest.mark.parametrize("with_window", [False, True])
+def test_a_second_pass_with_other_weights_equals_scoring_every_document(synthetic_index, with_window):
+    """Terms added, reweighted and dropped between passes, as query feedback does."""
+    index = synthetic_index
+    allowed = np.random.default_rng(3).random(index.size) < 0.5 if with_window else None
+    first_passes = random_questions(index, 60, seed=11)
+    for first, added in zip(first_passes, random_questions(index, 60, seed=12)):
+        kept = dict(list(first.items())[: len(first) // 2 + 1])  # the rest are dropped
+        second = {**{t: w * 1.5 for t, w in kept.items()}, **added}
+        ranking = Ranking(index, allowed)
+        ranking.top(first, 15)
+        found = ranking.top(second, 15)
+        expected = full_ranking(index, second, 15, allowed)
+        assert [score for _, score in found] == pytest.approx([score for _, score in expected], rel=1e-5)
 
 
 def test_top_documents_of_unknown_or_empty_questions_is_empty(synthetic_index):

@@ -7,7 +7,9 @@ from datetime import date, datetime
 
 from retrieval.models import SHANGHAI, Article, Hit
 from retrieval.bullets import similarity
-from retrieval.search import merge_duplicates
+import numpy as np
+
+from retrieval.search import fold_repeats, merge_duplicates
 
 TREASURY_STORY = {date(2025, 11, 16), date(2025, 11, 3)}
 QUAD_STORY = {date(2025, 7, 4), date(2025, 7, 5)}
@@ -39,6 +41,11 @@ def test_different_stories_are_not_merged():
         Hit(Article("85 亿美元落定!美澳达成稀土合作协议,目标直指中国垄断", "S", day, ()), 1.0, ()),
     ]
     assert len(merge_duplicates(hits)) == 2
+
+
+def test_repeats_fold_by_title_words_into_the_best_report_before_any_article_is_read():
+    titles = [np.array(ids) for ids in ([1, 2, 3, 4, 5], [6, 7, 8], [1, 2, 3, 4, 9], [], [])]
+    assert fold_repeats([1, 0, 2, 3, 4], titles) == [[1], [0, 2], [3], [4]]
 
 
 def test_digests_show_a_repeated_story_once(seeded_library):
