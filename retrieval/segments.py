@@ -25,6 +25,7 @@ import hashlib
 import itertools
 import json
 import logging
+import mmap
 import multiprocessing
 import os
 import shutil
@@ -203,7 +204,7 @@ class OnDisk:
         return self[:].max()
 
 
-ON_DISK = ("docs", "weights", "bullet_token_ids")  # the large arrays questions read a little of
+ON_DISK = tuple(os.environ.get("BRIEFBOT_ON_DISK", "docs,weights,bullet_token_ids").split(","))  # the large arrays questions read a little of
 
 
 def load_segment(folder: Path, entry: dict) -> Segment:
@@ -221,7 +222,10 @@ def load_segment(folder: Path, entry: dict) -> Segment:
     def array(name: str) -> np.ndarray:
         if name in ON_DISK and expected[f"{name}.npy"][0] > FULLY_CHECKED_BYTES:
             return OnDisk(where / f"{name}.npy")
-        return np.load(where / f"{name}.npy", mmap_mode="r").view(np.ndarray)
+        mapped = np.load(where / f"{name}.npy", mmap_mode="r")
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            mapped._mmap.madvise(mmap.MADV_RANDOM)  # no read-ahead: questions read scattered slices
+        return mapped.view(np.ndarray)
 
     tokens = [BulletTokens(*(array(f"{prefix}_{name}") for name in BulletTokens.FILES)) for prefix in ("bullet", "title")]
     words = json.loads((where / "words.json").read_text(encoding="utf-8"))
