@@ -13,7 +13,6 @@ from pathlib import Path
 
 import sqlite_utils
 
-from . import subscriptions
 from .errors import StoreError
 from .models import Article
 from .transaction import write_transaction
@@ -55,7 +54,6 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     so opening never waits for a writer; otherwise the missing migrations are applied,
     each once, holding the write lock (another process may have applied them meanwhile)."""
     if schema_version(db) == len(MIGRATIONS):
-        subscriptions.ensure_tables(db)
         return
     with write_transaction(db):
         for version in range(schema_version(db), len(MIGRATIONS)):
@@ -64,7 +62,6 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
                 "INSERT INTO meta (key, value) VALUES ('schema', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 [str(version + 1)],
             )
-        subscriptions.ensure_tables(db)
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

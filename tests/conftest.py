@@ -73,3 +73,21 @@ def postgres_url(postgres_server) -> str:
     url = postgres_server.new_database()
     yield url
     postgres_server.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_location(request, tmp_path) -> str:
+    """Where a bot state lives: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "state.db")
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def bot_state(state_location):
+    """The bot's state, migrated, on each backend in turn: the same specification holds for both."""
+    from bot.state import open_state
+
+    opened = open_state(state_location)
+    yield opened
+    opened.close()

@@ -32,6 +32,8 @@ class Call:
     method: str
     params: dict[str, Any]
     result: Any = None  # what the fake answered, e.g. the sent message with its message_id
+    token: str = ""  # the bot token the request came with (over HTTP): which worker made it
+    at: float = field(default_factory=time.time)  # when it arrived
 
     @property
     def text(self) -> str:
@@ -93,9 +95,9 @@ class FakeTelegram:
             self.updates.append(update)
             self.lock.notify_all()
 
-    def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict]:
+    def handle(self, method: str, params: dict[str, Any], token: str = "") -> tuple[int, dict]:
         """The status and JSON body Telegram would answer `method` with."""
-        call = Call(method, params)
+        call = Call(method, params, token=token)
         with self.lock:
             self.calls.append(call)
         handler = getattr(self, f"_{method}", None)
@@ -273,7 +275,7 @@ class FakeTelegramServer:
                     wait = min(float(params.get("timeout") or 0), 0.5)
                     status, answer = 200, {"ok": True, "result": api.take_updates(int(params.get("offset") or 0), wait)}
                 else:
-                    status, answer = api.handle(method, params)
+                    status, answer = api.handle(method, params, path.split("/")[1].removeprefix("bot"))
                     if method == "sendMessage":
                         time.sleep(api.latency.get(int(params.get("chat_id") or 0), 0.0))
                         if api.take_dropped_answer():
