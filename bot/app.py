@@ -58,6 +58,7 @@ class Settings:
     admins: frozenset[int] = frozenset()
     requests_per_minute: int = 20  # per user, every kind of request
     group_messages_per_minute: int = 20  # Telegram's limit on a bot's messages to one group; 0: none
+    messages_per_second: int = 30  # Telegram's limit on a bot's messages overall; 0: none
     upload_limit_mb: int = 20  # the largest export an owner may upload
 
     @classmethod
@@ -111,7 +112,11 @@ def build_application(
         .application_class(BriefbotApplication)
         .token(settings.token)
         .defaults(defaults)
-        .rate_limiter(AIORateLimiter(group_max_rate=settings.group_messages_per_minute, max_retries=3))
+        .rate_limiter(AIORateLimiter(
+                overall_max_rate=settings.messages_per_second,
+                group_max_rate=settings.group_messages_per_minute,
+                max_retries=3,
+            ))
         .post_init(post_init)
         .concurrent_updates(ChatFairProcessor(CONCURRENT_UPDATES, UPDATES_PER_CHAT))
     )
@@ -204,9 +209,8 @@ async def post_init(application: Application) -> None:
         zone = await asyncio.to_thread(schedule.chat_timezone, bot_state, subscription.chat_id, default_zone)
         schedule.schedule_subscription(application.job_queue, subscription, zone)
     interrupted = await schedule.resume_interrupted(application.job_queue, bot_state)
-    application.job_queue.run_repeating(
-        schedule.refresh_jobs, schedule.REFRESH_SECONDS, first=schedule.REFRESH_SECONDS, name="refresh"
-    )
+    for job in (schedule.refresh_jobs, schedule.take_over_abandoned):
+        application.job_queue.run_repeating(job, schedule.REFRESH_SECONDS, first=schedule.REFRESH_SECONDS, name=job.__name__)
     logger.info(
         "Bot @%s ready; %d subscriptions scheduled, %d interrupted deliveries resumed",
         bot.username,

@@ -5,7 +5,7 @@ The first delivery of a subscription is the topic's RECENT_COUNT newest articles
 paged into as many messages as it takes (feed.pending). Before sending, a worker claims the
 subscription (state.BotState.claim), so the same job firing in several workers delivers once.
 Each worker refreshes its jobs from the database every minute, so a subscription made through
-any worker is delivered by all of them.
+any worker is delivered by all of them, and finishes what a dead worker left.
 """
 
 from __future__ import annotations
@@ -84,31 +84,33 @@ def cancel_jobs(job_queue: JobQueue, name: str) -> None:
 
 
 def _changed_jobs(bot_state: BotState, scheduled: dict[str, tuple], default_zone: tzinfo):
-    """(subscriptions to schedule with their zones, job names to cancel, interrupted messages no
-    worker is delivering) for a worker whose jobs were scheduled from `scheduled`."""
+    """(subscriptions to schedule with their zones, job names to cancel) for a worker whose jobs
+    were scheduled from `scheduled`."""
     active = bot_state.active()
     zones = {chat_id: chat_timezone(bot_state, chat_id, default_zone) for chat_id in {s.chat_id for s in active}}
     changed = [(s, zones[s.chat_id]) for s in active if scheduled.get(s.job_name) != _timing(s, zones[s.chat_id])]
     ended = set(scheduled) - {s.job_name for s in active}
-    orphaned = [m for m in bot_state.interrupted() if bot_state.claim_wait(m.chat_id, m.topic) == 0]
-    return changed, ended, orphaned
+    return changed, ended
 
 
 async def refresh_jobs(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Every REFRESH_SECONDS: schedule what other workers subscribed or changed, cancel what they
-    ended, and finish deliveries left in the outbox by a worker that died (its claim expired)."""
+    """Every REFRESH_SECONDS: schedule what other workers subscribed or changed, and cancel what
+    they ended."""
     job_queue = context.job_queue
     default_zone = context.bot_data["settings"].timezone
     scheduled = dict(_scheduled(job_queue))
-    changed, ended, orphaned = await asyncio.to_thread(
-        _changed_jobs, context.bot_data["state"], scheduled, default_zone
-    )
+    changed, ended = await asyncio.to_thread(_changed_jobs, context.bot_data["state"], scheduled, default_zone)
     for subscription, zone in changed:
         schedule_subscription(job_queue, subscription, zone)
     for name in ended:
         cancel_jobs(job_queue, name)
-    for message in orphaned:
-        job_queue.run_once(deliver_job, 0, data=(message.chat_id, message.topic))
+
+
+async def take_over_abandoned(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every REFRESH_SECONDS: finish the deliveries a dead worker left (BotState.abandoned); the
+    claim decides which worker does, and when the lease allows."""
+    for chat_id, topic in await asyncio.to_thread(context.bot_data["state"].abandoned):
+        context.job_queue.run_once(deliver_job, 0, data=(chat_id, topic), name=f"abandoned:{chat_id}:{topic}")
 
 
 async def deliver_job(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -210,29 +212,18 @@ async def deliver(
     cancelled).
 
     The subscription is claimed first; while another task or worker holds it, nothing is sent
-    here and (with a job queue) the delivery is tried again when that claim would expire.
+    here (if that worker dies, `take_over_abandoned` finishes its delivery).
     Each message goes to the outbox before it is sent and to the delivery log once sent
     (BotState.intend, record_delivery); when the bot is stopping, the message in flight
     is finished and recorded, no further one is started, and an empty outbox message marks
     the delivery unfinished, so the next start completes it."""
     claim = await asyncio.to_thread(bot_state.claim, chat_id, topic)
-    if claim is None:
-        if job_queue is not None:
-            await _try_again_when_free(job_queue, bot_state, chat_id, topic)
+    if claim is None:  # another task or worker is delivering it
         return 0
     try:
         return await _deliver(bot, library, bot_state, claim, job_queue)
     finally:
         await asyncio.to_thread(bot_state.release, claim)
-
-
-async def _try_again_when_free(job_queue: JobQueue, bot_state: BotState, chat_id: int, topic: str) -> None:
-    """Deliver again once the current claim would have expired: if its holder finished, nothing
-    is left to send; if it died, this worker completes the delivery."""
-    name = f"claimed:{chat_id}:{topic}"
-    if not job_queue.get_jobs_by_name(name):
-        wait = await asyncio.to_thread(bot_state.claim_wait, chat_id, topic)
-        job_queue.run_once(deliver_job, wait + 1.0, data=(chat_id, topic), name=name)
 
 
 async def _deliver(bot: Bot, library: Library, bot_state: BotState, claim: Claim, job_queue: JobQueue | None) -> int | None:

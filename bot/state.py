@@ -20,9 +20,10 @@ Several workers. The same scheduled delivery fires in every worker; each first c
 subscription (`claim`): a row holding a random token, the holder (host and process id) and an
 expiry, taken only when there is none, it has expired or its holder is known dead (a process
 of this host that no longer runs), renewed before each message. Whoever holds it sends; the
-others try again when it would expire, and find nothing left to send. A worker that dies
-mid-delivery holds its claim until the lease runs out (at once, for a worker on the same host
-or a restarted one); the next claimant settles its outbox message as above. So across workers, too, each (chat, article) is sent once, except the one message in
+others skip it. A claim is released when its delivery ends, so one left behind marks a worker
+that died mid-delivery: every worker looks for those now and then (`abandoned`), and once the
+lease has run out (at once, for a worker of the same host or a restarted one) one of them
+takes the claim over, settles the outbox message as above and sends the rest. So across workers, too, each (chat, article) is sent once, except the one message in
 flight when a worker died, which can come twice (never a Recent one)."""
 
 from __future__ import annotations
@@ -148,8 +149,13 @@ def request_verdict(
     return Verdict.NOTIFY, kept, True
 
 
-HOLDER = f"{socket.gethostname()}:{os.getpid()}"  # who holds this process's claims
+HOST = socket.gethostname()
 _HELD: set[str] = set()  # the tokens of the claims this process holds
+
+
+def _holder() -> str:
+    """Who holds this process's claims: host and process id."""
+    return f"{HOST}:{os.getpid()}"
 
 
 def _holder_gone(holder: str, token: str) -> bool:
@@ -158,7 +164,7 @@ def _holder_gone(holder: str, token: str) -> bool:
     container restarted as pid 1) but the claim is not one this process holds. A holder on
     another host is not known dead: its claim lasts until it expires."""
     host, _, pid = holder.rpartition(":")
-    if host != HOLDER.rpartition(":")[0] or not pid.isdigit():
+    if host != HOST or not pid.isdigit():
         return False
     if int(pid) == os.getpid():
         return token not in _HELD
@@ -468,6 +474,18 @@ class BotState(ABC):
         """The right to deliver this subscription for `lease_seconds`, or None while another
         holds a claim on it that has not expired and whose holder may be alive."""
         token = secrets.token_hex(12)
+        _HELD.add(token)  # before it can be seen: a claim of this process not in _HELD is a dead one's
+        taken = None
+        try:
+            taken = self._take_claim(chat_id, topic, token)
+        finally:
+            if not taken:
+                _HELD.discard(token)
+        return Claim(chat_id, topic, token, taken) if taken else None
+
+    def _take_claim(self, chat_id: int, topic: str, token: str) -> float | None:
+        """Its expiry if the claim was taken with `token`."""
+        taken = 0
         with self.transaction() as tx:
             now = self.clock(tx)
             expires = now + self.lease_seconds
@@ -479,20 +497,15 @@ class BotState(ABC):
                 taken = tx.execute(
                     "INSERT INTO delivery_claims (chat_id, topic, token, holder, expires) VALUES (?, ?, ?, ?, ?) "
                     "ON CONFLICT DO NOTHING",
-                    [chat_id, topic, token, HOLDER, expires],
+                    [chat_id, topic, token, _holder(), expires],
                 ).rowcount
             elif held[2] <= now or _holder_gone(held[1], held[0]):
                 taken = tx.execute(  # only if no one took it meanwhile
                     "UPDATE delivery_claims SET token = ?, holder = ?, expires = ? "
                     "WHERE chat_id = ? AND topic = ? AND token = ?",
-                    [token, HOLDER, expires, chat_id, topic, held[0]],
+                    [token, _holder(), expires, chat_id, topic, held[0]],
                 ).rowcount
-            else:
-                taken = 0
-        if not taken:
-            return None
-        _HELD.add(token)
-        return Claim(chat_id, topic, token, expires)
+        return expires if taken else None
 
     def renew(self, claim: Claim) -> Claim | None:
         """The claim extended by `lease_seconds`, or None when it was lost (it expired and
@@ -513,14 +526,19 @@ class BotState(ABC):
                 [claim.chat_id, claim.topic, claim.token],
             )
 
-    def claim_wait(self, chat_id: int, topic: str) -> float:
-        """Seconds until the subscription's current claim expires (0 when there is none)."""
+    def abandoned(self) -> list[tuple[int, str]]:
+        """(chat, topic) of the deliveries a worker left unfinished: a claim never released that
+        has expired or whose holder is known dead, or an outbox message no claim covers. A
+        claim is released when its delivery ends, so any other claim left is a worker's death."""
         with self.transaction(write=False) as tx:
             now = self.clock(tx)
-            row = tx.execute(
-                "SELECT expires FROM delivery_claims WHERE chat_id = ? AND topic = ?", [chat_id, topic]
-            ).fetchone()
-        return max(0.0, row[0] - now) if row else 0.0
+            claims = tx.execute("SELECT chat_id, topic, token, holder, expires FROM delivery_claims").fetchall()
+            unclaimed = tx.execute(
+                "SELECT o.chat_id, o.topic FROM outbox o WHERE NOT EXISTS (SELECT 1 FROM delivery_claims c "
+                "WHERE c.chat_id = o.chat_id AND c.topic = o.topic)"
+            ).fetchall()
+        stale = [(row[0], row[1]) for row in claims if row[4] <= now or _holder_gone(row[3], row[2])]
+        return sorted({*stale, *((row[0], row[1]) for row in unclaimed)})
 
     # --- per-user request limits, shared by every worker ---------------------------------------
 

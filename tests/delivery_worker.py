@@ -2,7 +2,7 @@
 each worker of a deployment does when a digest falls due, then exits once no delivery is left
 anywhere (none scheduled here, no claim held, no message in the outbox).
 
-    python -m tests.delivery_worker LIBRARY_DB STATE_LOCATION BOT_API_URL TOKEN
+    python -m tests.delivery_worker LIBRARY_DB STATE_LOCATION BOT_API_URL TOKEN [MESSAGES_PER_SECOND]
 
 It prints "ready" once started, then reads the moment to fire (seconds since the epoch) from
 a line of its standard input, so workers started one after another fire together.
@@ -33,18 +33,24 @@ CHECK_SECONDS = 0.3
 GIVE_UP_SECONDS = 300
 
 
+TAKE_OVER_SECONDS = 0.5  # how often a worker looks for deliveries a dead worker left
+
+
 def nothing_left(bot_state) -> bool:
+    """No delivery under way or abandoned: no claim (released ones are deleted), no outbox message."""
     with bot_state.transaction(write=False) as tx:
-        now = bot_state.clock(tx)
-        claims = tx.execute("SELECT count(*) FROM delivery_claims WHERE expires > ?", [now]).fetchone()[0]
+        claims = tx.execute("SELECT count(*) FROM delivery_claims").fetchone()[0]
         outbox = tx.execute("SELECT count(*) FROM outbox").fetchone()[0]
     return claims == 0 and outbox == 0
 
 
-async def fire_and_wait(library_db: str, state_location: str, base_url: str, token: str) -> None:
+async def fire_and_wait(
+    library_db: str, state_location: str, base_url: str, token: str, messages_per_second: str = "30"
+) -> None:
     library = Library(library_db, seed=False)
     bot_state = open_state(state_location)
-    application = build_application(Settings(token=token, base_url=base_url), library, bot_state=bot_state)
+    settings = Settings(token=token, base_url=base_url, messages_per_second=int(messages_per_second))
+    application = build_application(settings, library, bot_state=bot_state)
     async with application:
         await application.start()
         print("ready", flush=True)
@@ -58,25 +64,33 @@ async def fire_and_wait(library_db: str, state_location: str, base_url: str, tok
                 name=subscription.job_name,
                 job_kwargs={"misfire_grace_time": None},  # a worker slow to start fires late, not never
             )
+        application.job_queue.run_repeating(schedule.take_over_abandoned, TAKE_OVER_SECONDS, name="take over")
         await asyncio.sleep(max(0.0, fire_at - time.time()))
         quiet, deadline = 0, time.monotonic() + GIVE_UP_SECONDS
         while quiet < QUIET_CHECKS and time.monotonic() < deadline:
             await asyncio.sleep(CHECK_SECONDS)
-            idle = not application.job_queue.jobs() and await asyncio.to_thread(nothing_left, bot_state)
+            pending = [job for job in application.job_queue.jobs() if job.name != "take over"]
+            idle = not pending and await asyncio.to_thread(nothing_left, bot_state)
             quiet = quiet + 1 if idle else 0
         await application.stop()
     bot_state.close()
 
 
 def start_workers(
-    library_db, state_location: str, base_url: str, tokens: list[str], lease_seconds: float | None = None
+    library_db,
+    state_location: str,
+    base_url: str,
+    tokens: list[str],
+    lease_seconds: float | None = None,
+    messages_per_second: int = 30,
 ) -> tuple[list[subprocess.Popen], float]:
     """One worker process per bot token; once all are ready they fire together. Returns the
     processes and the moment they fire."""
     lease = {"BRIEFBOT_DELIVERY_LEASE": str(lease_seconds)} if lease_seconds else {}
     workers = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.delivery_worker", str(library_db), state_location, base_url, token],
+            [sys.executable, "-m", "tests.delivery_worker", str(library_db), state_location, base_url, token,
+             str(messages_per_second)],
             cwd=REPO,
             env={**os.environ, **lease, "PYTHONUNBUFFERED": "1"},
             stdin=subprocess.PIPE,
@@ -97,4 +111,4 @@ def start_workers(
 
 
 if __name__ == "__main__":
-    asyncio.run(fire_and_wait(*sys.argv[1:5]))
+    asyncio.run(fire_and_wait(*sys.argv[1:6]))

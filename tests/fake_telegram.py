@@ -242,6 +242,10 @@ class FakeRequest(BaseRequest):
         return status, json.dumps(body).encode()
 
 
+class _BusyServer(ThreadingHTTPServer):
+    request_queue_size = 1024  # many workers' connections at once: socketserver's 5 resets them
+
+
 class FakeTelegramServer:
     """The fake Bot API over HTTP on 127.0.0.1, for a bot running in another process."""
 
@@ -293,7 +297,7 @@ class FakeTelegramServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the bot hung up a long poll while stopping
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _BusyServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

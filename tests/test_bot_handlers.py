@@ -391,7 +391,7 @@ def test_restart_sets_the_menu_in_two_languages_and_restores_jobs(seeded_library
         menus = replies(harness.api.calls, "setMyCommands")
         assert {c.params.get("language_code") for c in menus} == {None, "zh"}
         names = {job.name for job in harness.application.job_queue.jobs()}
-        assert names == {"subscription:1001:稀土联盟", "subscription:-100200300:钕", "refresh"}
+        assert names == {"subscription:1001:稀土联盟", "subscription:-100200300:钕", "refresh_jobs", "take_over_abandoned"}
     finally:
         harness.close()
 
@@ -535,13 +535,13 @@ def test_a_topic_button_names_its_topic_exactly_even_when_others_share_the_prefi
     assert "Digest: 稀土</b>" in head
 
 
-def refresh(bot, until) -> set[str]:
-    """Run the periodic refresh once through the job queue, and what it starts, until `until()`
+def run_periodic(bot, job, until) -> set[str]:
+    """Run a periodic job once through the job queue, and what it starts, until `until()`
     holds; the names of the jobs then scheduled."""
     queue = bot.application.job_queue
     bot.run(queue.start())
     try:
-        queue.run_once(schedule.refresh_jobs, 0)
+        queue.run_once(job, 0)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and not until():
             bot.run(asyncio.sleep(0.05))
@@ -555,14 +555,18 @@ def test_the_refresh_schedules_what_another_worker_subscribed_and_cancels_what_i
     schedule.schedule_subscription(bot.application.job_queue, state_of(seeded_library).get(1001, "稀土联盟"), SHANGHAI)
     state_of(seeded_library).unsubscribe(1001, "稀土联盟")
     subscribe_directly(seeded_library, topic="钕")  # as a worker handling that update would
-    names = refresh(bot, lambda: bot.application.job_queue.get_jobs_by_name("subscription:1001:钕"))
+    names = run_periodic(
+        bot, schedule.refresh_jobs, lambda: bot.application.job_queue.get_jobs_by_name("subscription:1001:钕")
+    )
     assert "subscription:1001:钕" in names and "subscription:1001:稀土联盟" not in names
 
 
-def test_the_refresh_finishes_a_delivery_a_dead_worker_left_in_the_outbox(bot, seeded_library):
+def test_a_delivery_a_dead_worker_left_in_the_outbox_is_finished(bot, seeded_library):
     subscribe_directly(seeded_library, topic="钕")
     state_of(seeded_library).intend(1001, "钕", [], first=True)  # no claim on it: its worker is gone
-    refresh(bot, lambda: replies(bot.api.calls) and not state_of(seeded_library).interrupted())
+    run_periodic(
+        bot, schedule.take_over_abandoned, lambda: replies(bot.api.calls) and not state_of(seeded_library).interrupted()
+    )
     sent = replies(bot.api.calls)
     assert len(sent) == 1 and sent[0].text.startswith("<b>Recent in") and sent[0].chat_id == 1001
     assert state_of(seeded_library).interrupted() == []

@@ -141,10 +141,8 @@ def test_a_claim_excludes_others_until_released(bot_state):
     assert claim is not None
     assert bot_state.claim(5, "钕") is None
     assert bot_state.claim(5, "稀土") is not None and bot_state.claim(6, "钕") is not None
-    assert 0 < bot_state.claim_wait(5, "钕") <= bot_state.lease_seconds
     assert bot_state.renew(claim) is not None
     bot_state.release(claim)
-    assert bot_state.claim_wait(5, "钕") == 0
     assert bot_state.claim(5, "钕") is not None
 
 
@@ -171,8 +169,24 @@ def test_a_claim_whose_holder_died_on_this_host_is_taken_at_once(bot_state, stat
         timeout=60,
     )
     assert dead_worker.returncode == 0, dead_worker.stderr
-    assert bot_state.claim_wait(5, "钕") > 60  # its lease has long to run
+    assert bot_state.abandoned() == [(5, "钕")]  # though its lease has long to run
     assert bot_state.claim(5, "钕") is not None
+    assert bot_state.abandoned() == []
+
+
+def test_abandoned_deliveries_are_expired_claims_and_unclaimed_outbox_messages(bot_state, state_location):
+    dying_worker = connect_state(state_location, lease_seconds=0.05)
+    try:
+        dying_worker.claim(5, "钕")
+        live = bot_state.claim(6, "钕")
+        released = bot_state.claim(7, "钕")
+        bot_state.release(released)
+        bot_state.intend(8, "钕", ["a"], False)
+        threading.Event().wait(0.1)
+        assert bot_state.abandoned() == [(5, "钕"), (8, "钕")]
+        bot_state.release(live)
+    finally:
+        dying_worker.close()
 
 
 def test_concurrent_claims_have_one_winner(bot_state):
