@@ -7,14 +7,12 @@ in SQLite (the library's file) or PostgreSQL (a throwaway local cluster, or --po
 A delivery is one message to one chat (here each carries ARTICLES_PER_CHAT articles). Every
 worker runs the bot's own rate limiter (30 messages a second per bot, Telegram's limit), so
 several workers sharing one bot token would be held to 30 a second by Telegram itself: the
-figures show where that limit, not the database, is the bound. `--messages-per-second 0`
-lifts the limit, to show what the bot side and its database can do."""
+figures show where that limit, not the database, is the bound."""
 
 from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
 from bot import feed
@@ -48,11 +46,11 @@ def prepare(folder: Path, state_location: str | None, chats: int) -> tuple[Path,
     return library.db_path, location
 
 
-def run_workers(library_db: Path, location: str, workers: int, chats: int, per_second: int) -> tuple[float, int]:
+def run_workers(library_db: Path, location: str, workers: int, chats: int) -> tuple[float, int]:
     """Seconds from the digest firing to the last message at the Bot API, and messages sent."""
     with FakeTelegramServer() as server:
         tokens = [f"10000{n}:bench-worker-{n}-token_abcdefghij" for n in range(workers)]
-        processes, fire_at = start_workers(library_db, location, server.base_url, tokens, messages_per_second=per_second)
+        processes, fire_at = start_workers(library_db, location, server.base_url, tokens)
         for process in processes:
             _, err = process.communicate(timeout=1800)
             if process.returncode != 0:
@@ -69,9 +67,6 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 3])
     parser.add_argument("--backends", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite", "postgresql"])
     parser.add_argument("--postgres", help="a postgresql:// URL of an empty database (default: a throwaway cluster)")
-    parser.add_argument(
-        "--messages-per-second", type=int, default=30, help="each worker's overall send limit (Telegram's: 30; 0: none)"
-    )
     options = parser.parse_args()
     cluster = None
     print(f"{'backend':<11} {'workers':>7} {'chats':>6} {'messages':>8} {'seconds':>8} {'messages/min':>12}")
@@ -90,9 +85,7 @@ def main() -> None:
                                 cluster = PostgresServer.start()
                             location = cluster.new_database()
                     library_db, location = prepare(Path(folder), location, options.chats)
-                    seconds, messages = run_workers(
-                        library_db, location, workers, options.chats, options.messages_per_second
-                    )
+                    seconds, messages = run_workers(library_db, location, workers, options.chats)
                     if cluster is not None and backend == "postgresql":
                         cluster.drop_database(location)
                 print(f"{backend:<11} {workers:>7} {options.chats:>6} {messages:>8} {seconds:>8.1f} "

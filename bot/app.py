@@ -58,7 +58,6 @@ class Settings:
     admins: frozenset[int] = frozenset()
     requests_per_minute: int = 20  # per user, every kind of request
     group_messages_per_minute: int = 20  # Telegram's limit on a bot's messages to one group; 0: none
-    messages_per_second: int = 30  # Telegram's limit on a bot's messages overall; 0: none
     upload_limit_mb: int = 20  # the largest export an owner may upload
 
     @classmethod
@@ -112,11 +111,7 @@ def build_application(
         .application_class(BriefbotApplication)
         .token(settings.token)
         .defaults(defaults)
-        .rate_limiter(AIORateLimiter(
-                overall_max_rate=settings.messages_per_second,
-                group_max_rate=settings.group_messages_per_minute,
-                max_retries=3,
-            ))
+        .rate_limiter(AIORateLimiter(group_max_rate=settings.group_messages_per_minute, max_retries=3))
         .post_init(post_init)
         .concurrent_updates(ChatFairProcessor(CONCURRENT_UPDATES, UPDATES_PER_CHAT))
     )

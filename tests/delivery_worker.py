@@ -2,7 +2,7 @@
 each worker of a deployment does when a digest falls due, then exits once no delivery is left
 anywhere (none scheduled here, no claim held, no message in the outbox).
 
-    python -m tests.delivery_worker LIBRARY_DB STATE_LOCATION BOT_API_URL TOKEN [MESSAGES_PER_SECOND]
+    python -m tests.delivery_worker LIBRARY_DB STATE_LOCATION BOT_API_URL TOKEN
 
 It prints "ready" once started, then reads the moment to fire (seconds since the epoch) from
 a line of its standard input, so workers started one after another fire together.
@@ -44,13 +44,10 @@ def nothing_left(bot_state) -> bool:
     return claims == 0 and outbox == 0
 
 
-async def fire_and_wait(
-    library_db: str, state_location: str, base_url: str, token: str, messages_per_second: str = "30"
-) -> None:
+async def fire_and_wait(library_db: str, state_location: str, base_url: str, token: str) -> None:
     library = Library(library_db, seed=False)
     bot_state = open_state(state_location)
-    settings = Settings(token=token, base_url=base_url, messages_per_second=int(messages_per_second))
-    application = build_application(settings, library, bot_state=bot_state)
+    application = build_application(Settings(token=token, base_url=base_url), library, bot_state=bot_state)
     async with application:
         await application.start()
         print("ready", flush=True)
@@ -82,15 +79,13 @@ def start_workers(
     base_url: str,
     tokens: list[str],
     lease_seconds: float | None = None,
-    messages_per_second: int = 30,
 ) -> tuple[list[subprocess.Popen], float]:
     """One worker process per bot token; once all are ready they fire together. Returns the
     processes and the moment they fire."""
     lease = {"BRIEFBOT_DELIVERY_LEASE": str(lease_seconds)} if lease_seconds else {}
     workers = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.delivery_worker", str(library_db), state_location, base_url, token,
-             str(messages_per_second)],
+            [sys.executable, "-m", "tests.delivery_worker", str(library_db), state_location, base_url, token],
             cwd=REPO,
             env={**os.environ, **lease, "PYTHONUNBUFFERED": "1"},
             stdin=subprocess.PIPE,
@@ -111,4 +106,4 @@ def start_workers(
 
 
 if __name__ == "__main__":
-    asyncio.run(fire_and_wait(*sys.argv[1:6]))
+    asyncio.run(fire_and_wait(*sys.argv[1:5]))
