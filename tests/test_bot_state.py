@@ -189,19 +189,25 @@ def test_abandoned_deliveries_are_expired_claims_and_unclaimed_outbox_messages(b
         dying_worker.close()
 
 
-def test_concurrent_claims_have_one_winner(bot_state):
-    winners = []
-    start = threading.Barrier(8)
+def together(count: int, function) -> list:
+    """What `function()` returns in each of `count` threads started at the same moment."""
+    results = []
+    start = threading.Barrier(count)
 
-    def race() -> None:
+    def run() -> None:
         start.wait()
-        winners.append(bot_state.claim(5, "钕"))
+        results.append(function())
 
-    threads = [threading.Thread(target=race) for _ in range(8)]
+    threads = [threading.Thread(target=run) for _ in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return results
+
+
+def test_concurrent_claims_have_one_winner(bot_state):
+    winners = together(8, lambda: bot_state.claim(5, "钕"))
     assert len([w for w in winners if w is not None]) == 1
 
 
@@ -239,19 +245,7 @@ def test_migrations_apply_once_and_report_what_they_did(state_location):
 
 
 def test_workers_starting_together_migrate_once(state_location):
-    applied = []
-    start = threading.Barrier(4)
-
-    def start_worker() -> None:
-        start.wait()
-        applied.append(migrate(state_location))
-
-    threads = [threading.Thread(target=start_worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(applied) == [0, 0, 0, 2]
+    assert sorted(together(4, lambda: migrate(state_location))) == [0, 0, 0, 2]
 
 
 def test_a_database_from_before_versions_keeps_its_subscriptions(tmp_path):
