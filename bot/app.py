@@ -35,13 +35,14 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from retrieval import Library, subscriptions
+from retrieval import Library
 
-from . import handlers, schedule, state, webhook
+from . import handlers, schedule, webhook
 from .health import DEFAULT_LISTEN, DEFAULT_PORT
 from .metrics import CountingRateLimiter, Metrics
 from .i18n import ADMIN_COMMANDS, CHINESE, COMMANDS, DESCRIPTIONS, ENGLISH
 from .ratelimit import ChatFairProcessor, RequestLimiter
+from .state import BotState, open_state
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 LOG_FORMATS = ("text", "json")
@@ -96,8 +97,16 @@ class BriefbotApplication(Application):
         await super().stop()
 
 
-def build_application(settings: Settings, library: Library, request: BaseRequest | None = None) -> Application:
-    """The Application with HTML defaults, rate limiting, the job queue and every handler."""
+def state_location(library: Library) -> str:
+    """Where the bot keeps its state: the library's database (a SQLite file, or a PostgreSQL URL)."""
+    return str(library.db_path)
+
+
+def build_application(
+    settings: Settings, library: Library, request: BaseRequest | None = None, bot_state: BotState | None = None
+) -> Application:
+    """The Application with HTML defaults, rate limiting, the job queue and every handler; the
+    bot's state is opened (and migrated) at `state_location` unless given."""
     defaults = Defaults(
         parse_mode=ParseMode.HTML,
         tzinfo=settings.timezone,
@@ -119,12 +128,13 @@ def build_application(settings: Settings, library: Library, request: BaseRequest
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     application = builder.build()
-    state.ensure_tables(library.db)
+    bot_state = bot_state or open_state(state_location(library))
     application.bot_data.update(
         library=library,
+        state=bot_state,
         settings=settings,
         pages=handlers.PageStore(),
-        limiter=RequestLimiter(settings.requests_per_minute, 60.0),
+        limiter=RequestLimiter(bot_state, settings.requests_per_minute, 60.0),
         stopping=asyncio.Event(),
         metrics=metrics,
     )
@@ -197,11 +207,14 @@ async def post_init(application: Application) -> None:
     library: Library = application.bot_data["library"]
     await asyncio.to_thread(library.warm_up)  # the first user's question should not load the dictionaries
     default_zone = application.bot_data["settings"].timezone
-    restored = subscriptions.active(library.db)
+    bot_state: BotState = application.bot_data["state"]
+    restored = await asyncio.to_thread(bot_state.active)
     for subscription in restored:
-        zone = schedule.chat_timezone(library, subscription.chat_id, default_zone)
+        zone = await asyncio.to_thread(schedule.chat_timezone, bot_state, subscription.chat_id, default_zone)
         schedule.schedule_subscription(application.job_queue, subscription, zone)
-    interrupted = await schedule.resume_interrupted(application.job_queue, library)
+    interrupted = await schedule.resume_interrupted(application.job_queue, bot_state)
+    for job in (schedule.refresh_jobs, schedule.take_over_abandoned):
+        application.job_queue.run_repeating(job, schedule.REFRESH_SECONDS, first=schedule.REFRESH_SECONDS, name=job.__name__)
     logger.info(
         "Bot @%s ready; %d subscriptions scheduled, %d interrupted deliveries resumed",
         bot.username,

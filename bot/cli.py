@@ -233,8 +233,22 @@ def migrate_articles(db: str | None) -> list[str]:
 
 # What `briefbot migrate` brings up to date, in order: a name and a function that applies
 # that part's migrations to the database named (--db) and returns the names of those applied.
+def migrate_bot_state(db: str | None) -> list[str]:
+    """The bot's own tables (subscriptions, deliveries, settings, limits), in the same database."""
+    from .state import connect_state
+
+    opened = connect_state(store.location(db))
+    try:
+        before = opened.schema_version()
+        opened.migrate()
+        return [f"version {version}" for version in range(before + 1, opened.schema_version() + 1)]
+    finally:
+        opened.close()
+
+
 SCHEMAS: list[tuple[str, Callable[[str | None], list[str]]]] = [
     ("articles", migrate_articles),
+    ("bot state", migrate_bot_state),
 ]
 
 

@@ -26,14 +26,13 @@ from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from retrieval import BriefbotError, Library, ParseError, subscriptions
+from retrieval import BriefbotError, Library, ParseError
 from retrieval.models import Answer, Hit
-from retrieval.subscriptions import FREQUENCIES, Subscription
 
 from . import render, schedule, state
 from .ingestion import ingest_in_child
 from .i18n import CHINESE, ENGLISH, EXAMPLES, WEEKDAYS, language_for, language_of, text
-from .ratelimit import Verdict
+from .state import FREQUENCIES, BotState, Subscription, Verdict
 
 ANSWER_RESULTS = 15
 INLINE_RESULTS = 10
@@ -89,6 +88,10 @@ def _library(context: ContextTypes.DEFAULT_TYPE) -> Library:
     return context.bot_data["library"]
 
 
+def _bot_state(context: ContextTypes.DEFAULT_TYPE) -> BotState:
+    return context.bot_data["state"]
+
+
 def _user_language(update: Update) -> str:
     user = update.effective_user
     return language_of(user.language_code if user else None)
@@ -97,12 +100,12 @@ def _user_language(update: Update) -> str:
 def _language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     """The chat's chosen language (/settings), else the user's Telegram language."""
     chat = update.effective_chat
-    chosen = state.settings(_library(context).db, chat.id).language if chat else ""
+    chosen = _bot_state(context).settings(chat.id).language if chat else ""
     return language_of(chosen) if chosen else _user_language(update)
 
 
 def _timezone_name(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> str:
-    return str(schedule.chat_timezone(_library(context), chat_id, context.bot_data["settings"].timezone))
+    return str(schedule.chat_timezone(_bot_state(context), chat_id, context.bot_data["settings"].timezone))
 
 
 async def _ask(context: ContextTypes.DEFAULT_TYPE, question: str, count: int) -> Answer:
@@ -113,11 +116,6 @@ async def _ask(context: ContextTypes.DEFAULT_TYPE, question: str, count: int) ->
     return answer
 
 
-async def _db(context: ContextTypes.DEFAULT_TYPE, function, *args):
-    """Run a database function on the library's database in a worker thread."""
-    return await schedule.on_database(_library(context), function, *args)
-
-
 async def _send(update: Update, context: ContextTypes.DEFAULT_TYPE, html_text: str, reply_markup=None) -> Message:
     """Reply to the message, or, for a button, post in its chat; when the group has just
     become a supergroup, move the chat and post there once."""
@@ -126,7 +124,7 @@ async def _send(update: Update, context: ContextTypes.DEFAULT_TYPE, html_text: s
             return await update.effective_message.reply_text(html_text, reply_markup=reply_markup)
         return await context.bot.send_message(update.effective_chat.id, html_text, reply_markup=reply_markup)
     except ChatMigrated as error:
-        await schedule.move_chat(_library(context), context.job_queue, update.effective_chat.id, error.new_chat_id)
+        await schedule.move_chat(_bot_state(context), context.job_queue, update.effective_chat.id, error.new_chat_id)
         return await context.bot.send_message(error.new_chat_id, html_text, reply_markup=reply_markup)
 
 
@@ -140,7 +138,7 @@ async def _prompt(update: Update, context: ContextTypes.DEFAULT_TYPE, command: s
     sent = await update.effective_message.reply_text(
         html_text, reply_markup=ForceReply(selective=True, input_field_placeholder=f"/{command} …")
     )
-    await _db(context, state.remember_message, sent.chat_id, sent.message_id, state.PROMPT, command)
+    await asyncio.to_thread(_bot_state(context).remember_message, sent.chat_id, sent.message_id, state.PROMPT, command)
 
 
 async def _topic_labels(context: ContextTypes.DEFAULT_TYPE, topics: list[str], language: str) -> dict[str, str]:
@@ -251,7 +249,7 @@ async def handle_text(update: Update, context: ContextTypes.DEFAULT_TYPE, words:
     message = update.effective_message
     replied = message.reply_to_message
     if replied is not None and replied.from_user and replied.from_user.id == context.bot.id:
-        recalled = await _db(context, state.recalled_message, message.chat_id, replied.message_id)
+        recalled = await asyncio.to_thread(_bot_state(context).recalled_message, message.chat_id, replied.message_id)
         if recalled == (state.PROMPT, "ask"):
             await answer_question(update, context, words)
             return
@@ -278,7 +276,7 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
         key = context.bot_data["pages"].add(answer, language, update.effective_chat.id)
         keyboard = render.page_keyboard(key, pages, 0, language)
     sent = await _send(update, context, pages[0].html, keyboard)
-    await _db(context, state.remember_message, sent.chat_id, sent.message_id, state.ANSWER, question)
+    await asyncio.to_thread(_bot_state(context).remember_message, sent.chat_id, sent.message_id, state.ANSWER, question)
 
 
 async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -404,7 +402,7 @@ async def _subscribe_from_button(update: Update, context: ContextTypes.DEFAULT_T
         await query.answer(text(language, "admins_only"), show_alert=True)
         return
     subscription = Subscription(
-        chat.id, topic, subscriptions.DEFAULT_FREQUENCY, subscriptions.DEFAULT_TIME, language, user.id if user else None
+        chat.id, topic, state.DEFAULT_FREQUENCY, state.DEFAULT_TIME, language, user.id if user else None
     )
     confirmation = await _save_subscription(update, context, chat.id, text(language, "this_chat"), subscription)
     await query.answer()
@@ -541,8 +539,8 @@ async def _save_subscription(
 ) -> str:
     """Store and schedule the subscription; the confirmation to show."""
     language = _language(update, context)
-    await _db(context, subscriptions.subscribe, subscription)
-    tz = schedule.chat_timezone(_library(context), chat_id, context.bot_data["settings"].timezone)
+    await asyncio.to_thread(_bot_state(context).subscribe, subscription)
+    tz = schedule.chat_timezone(_bot_state(context), chat_id, context.bot_data["settings"].timezone)
     schedule.schedule_subscription(context.job_queue, subscription, tz)
     topic = (await _topic_labels(context, [subscription.topic], language))[subscription.topic]
     return text(
@@ -593,16 +591,16 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if topic is None:
         await _send(update, context, text(language, "unknown_topic", topic=render.shown_query(name)))
         return
-    current = await _db(context, subscriptions.get, chat_id, topic)
+    current = await asyncio.to_thread(_bot_state(context).get, chat_id, topic)
     user = update.effective_user
     subscription = Subscription(
         chat_id,
         topic,
-        frequency or (current.frequency if current else subscriptions.DEFAULT_FREQUENCY),
-        at or (current.at if current else subscriptions.DEFAULT_TIME),
+        frequency or (current.frequency if current else state.DEFAULT_FREQUENCY),
+        at or (current.at if current else state.DEFAULT_TIME),
         language,
         user.id if user else None,
-        weekday=weekday if weekday is not None else (current.weekday if current else subscriptions.DEFAULT_WEEKDAY),
+        weekday=weekday if weekday is not None else (current.weekday if current else state.DEFAULT_WEEKDAY),
     )
     await _send(update, context, await _save_subscription(update, context, chat_id, label, subscription))
 
@@ -644,7 +642,7 @@ async def subscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         )
         return
     weekday = _number(frequency[1:])
-    weekday = subscriptions.DEFAULT_WEEKDAY if weekday is None else weekday
+    weekday = state.DEFAULT_WEEKDAY if weekday is None else weekday
     words = _frequency_words(language, "weekly" if frequency.startswith("w") else "daily", weekday % 7)
     if len(steps) == 1:
         tz = render.escape(_timezone_name(context, target))
@@ -685,7 +683,7 @@ async def list_subscriptions(update: Update, context: ContextTypes.DEFAULT_TYPE)
 async def _subscriptions_page(
     context: ContextTypes.DEFAULT_TYPE, chat_id: int, label: str, language: str, page: int
 ) -> tuple[str, object]:
-    found = await _db(context, subscriptions.for_chat, chat_id)
+    found = await asyncio.to_thread(_bot_state(context).for_chat, chat_id)
     if not found:
         return text(language, "no_subscriptions", target=label), None
     tz = render.escape(_timezone_name(context, chat_id))
@@ -734,7 +732,7 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     chat_id, label, args = target
     name = " ".join(args).strip()
     if not name:
-        found = await _db(context, subscriptions.for_chat, chat_id)
+        found = await asyncio.to_thread(_bot_state(context).for_chat, chat_id)
         if not found:
             await _send(update, context, text(language, "no_subscriptions", target=label))
             return
@@ -754,7 +752,7 @@ async def _end_subscriptions(
     update: Update, context: ContextTypes.DEFAULT_TYPE, chat_id: int, label: str, topic: str | None, name: str
 ) -> None:
     language = _language(update, context)
-    ended = await _db(context, subscriptions.unsubscribe, chat_id, topic)
+    ended = await asyncio.to_thread(_bot_state(context).unsubscribe, chat_id, topic)
     for s in ended:
         schedule.cancel_jobs(context.job_queue, s.job_name)
     if not ended:
@@ -829,14 +827,14 @@ async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _change_settings(context: ContextTypes.DEFAULT_TYPE, chat_id: int, **changes: str) -> None:
     """Save the chat's settings and move its subscription jobs to its (new) time zone."""
-    library = _library(context)
-    current = await _db(context, state.settings, chat_id)
+    bot_state = _bot_state(context)
+    current = await asyncio.to_thread(bot_state.settings, chat_id)
     chosen = state.ChatSettings(
         chat_id, changes.get("timezone", current.timezone), changes.get("language", current.language)
     )
-    await _db(context, state.save_settings, chosen)
-    tz = schedule.chat_timezone(library, chat_id, context.bot_data["settings"].timezone)
-    for subscription in await _db(context, subscriptions.for_chat, chat_id):
+    await asyncio.to_thread(bot_state.save_settings, chosen)
+    tz = await asyncio.to_thread(schedule.chat_timezone, bot_state, chat_id, context.bot_data["settings"].timezone)
+    for subscription in await asyncio.to_thread(bot_state.for_chat, chat_id):
         if not subscription.paused:
             schedule.schedule_subscription(context.job_queue, subscription, tz)
 
@@ -978,7 +976,7 @@ async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE)
         if lines:
             await context.bot.send_message(chat_id, "\n\n".join(lines))
         return
-    paused = await _db(context, subscriptions.pause_chat, chat_id, f"bot {change.new_chat_member.status}")
+    paused = await asyncio.to_thread(_bot_state(context).pause_chat, chat_id, f"bot {change.new_chat_member.status}")
     for s in paused:
         schedule.cancel_jobs(context.job_queue, s.job_name)
     if paused:
@@ -990,10 +988,10 @@ async def membership_changed(update: Update, context: ContextTypes.DEFAULT_TYPE)
 async def _resume_subscriptions(context: ContextTypes.DEFAULT_TYPE, chat_id: int, language: str) -> str:
     """Resume and schedule the chat's paused subscriptions (it can be reached again); the line
     saying so, or "" when none was paused."""
-    resumed = await _db(context, subscriptions.resume_chat, chat_id)
+    resumed = await asyncio.to_thread(_bot_state(context).resume_chat, chat_id)
     if not resumed:
         return ""
-    tz = schedule.chat_timezone(_library(context), chat_id, context.bot_data["settings"].timezone)
+    tz = schedule.chat_timezone(_bot_state(context), chat_id, context.bot_data["settings"].timezone)
     for subscription in resumed:
         schedule.schedule_subscription(context.job_queue, subscription, tz)
     logger.info("Chat %s can be reached again; resumed %d subscriptions", chat_id, len(resumed))
@@ -1022,7 +1020,7 @@ async def rate_limit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     user = update.effective_user
     if user is None or not _asks_the_bot(update, context):
         return
-    verdict = context.bot_data["limiter"].check(user.id, time.monotonic())
+    verdict = await asyncio.to_thread(context.bot_data["limiter"].check, user.id, time.time())
     if verdict is Verdict.ALLOW:
         return
     notice = text(_language(update, context), "too_many") if verdict is Verdict.NOTIFY else None
@@ -1041,7 +1039,7 @@ async def resume_on_return(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     chat = update.effective_chat
     if chat is None or chat.type != ChatType.PRIVATE or update.my_chat_member is not None:
         return  # membership changes are membership_changed's
-    if not await _db(context, subscriptions.has_paused, chat.id):
+    if not await asyncio.to_thread(_bot_state(context).has_paused, chat.id):
         return
     resumed = await _resume_subscriptions(context, chat.id, _language(update, context))
     if resumed:
@@ -1053,9 +1051,9 @@ async def chat_migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     subscriptions, delivery log and settings to the supergroup's id."""
     message = update.effective_message
     if message.migrate_to_chat_id:
-        await schedule.move_chat(_library(context), context.job_queue, message.chat_id, message.migrate_to_chat_id)
+        await schedule.move_chat(_bot_state(context), context.job_queue, message.chat_id, message.migrate_to_chat_id)
     elif message.migrate_from_chat_id:
-        await schedule.move_chat(_library(context), context.job_queue, message.migrate_from_chat_id, message.chat_id)
+        await schedule.move_chat(_bot_state(context), context.job_queue, message.migrate_from_chat_id, message.chat_id)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -1063,7 +1061,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     turned into a supergroup moves the chat instead."""
     if isinstance(context.error, ChatMigrated) and isinstance(update, Update) and update.effective_chat:
         old_id, new_id = update.effective_chat.id, context.error.new_chat_id
-        await schedule.move_chat(_library(context), context.job_queue, old_id, new_id)
+        await schedule.move_chat(_bot_state(context), context.job_queue, old_id, new_id)
         return
     summary = json.dumps(update.to_dict(), ensure_ascii=False)[:2000] if isinstance(update, Update) else repr(update)
     logger.error("Update %s failed", summary, exc_info=context.error)

@@ -1,47 +1,32 @@
 """Fair shares: a per-user sliding-window limit on requests (one notice when exceeded, then
-silence), and a per-chat limit on updates handled at once, so one busy chat cannot take the
-slots every other chat needs."""
+silence), counted in the database so it holds whichever worker an update reaches, and a
+per-chat limit on updates handled at once, so one busy chat cannot take the slots every other
+chat needs."""
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Awaitable, Hashable
-from enum import Enum
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-
-class Verdict(Enum):
-    ALLOW = "allow"
-    NOTIFY = "notify"
-    SILENT = "silent"
+from .state import BotState, Verdict
 
 
 class RequestLimiter:
     """At most `limit` requests (questions, commands, buttons, inline queries, uploads) per
-    user in any `window` seconds."""
+    user in any `window` seconds, over every worker sharing `bot_state`. Blocking: one short
+    transaction per request."""
 
-    def __init__(self, limit: int = 20, window: float = 60.0) -> None:
+    def __init__(self, bot_state: BotState, limit: int = 20, window: float = 60.0) -> None:
+        self.bot_state = bot_state
         self.limit = limit
         self.window = window
-        self._asked: dict[int, deque[float]] = {}
-        self._notified: set[int] = set()
 
     def check(self, user_id: int, now: float) -> Verdict:
-        """Count a request at time `now` unless the user is over the limit."""
-        asked = self._asked.setdefault(user_id, deque())
-        while asked and asked[0] <= now - self.window:
-            asked.popleft()
-        if len(asked) < self.limit:
-            asked.append(now)
-            self._notified.discard(user_id)
-            return Verdict.ALLOW
-        if user_id in self._notified:
-            return Verdict.SILENT
-        self._notified.add(user_id)
-        return Verdict.NOTIFY
+        """Count a request at `now` (seconds since the epoch) unless the user is over the limit."""
+        return self.bot_state.count_request(user_id, now, self.limit, self.window)
 
 
 class ChatFairProcessor(BaseUpdateProcessor):

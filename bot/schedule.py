@@ -2,7 +2,10 @@
 
 The first delivery of a subscription is the topic's RECENT_COUNT newest articles ("Recent in
 钕"); each later one is every article linked to the topic since, not yet sent to the chat,
-paged into as many messages as it takes (subscriptions.pending).
+paged into as many messages as it takes (feed.pending). Before sending, a worker claims the
+subscription (state.BotState.claim), so the same job firing in several workers delivers once.
+Each worker refreshes its jobs from the database every minute, so a subscription made through
+any worker is delivered by all of them, and finishes what a dead worker left.
 """
 
 from __future__ import annotations
@@ -15,23 +18,18 @@ from telegram import Bot, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, TelegramError
 from telegram.ext import ContextTypes, JobQueue
 
-from retrieval import Library, subscriptions
+from retrieval import Library
 from retrieval.models import Article
-from retrieval.subscriptions import Subscription
-from retrieval.transaction import write_transaction
 
-from . import render, state
+from . import feed, render, state
 from .i18n import language_of, text
 from .metrics import Metrics
+from .state import BotState, Claim, Interrupted, Subscription
 
 EVERY_DAY = tuple(range(7))
 RETRY_SECONDS = 60  # a delivery cut by a dropped connection is tried again this soon
+REFRESH_SECONDS = 60  # how often a worker takes in subscriptions made or changed by the others
 logger = logging.getLogger(__name__)
-
-
-async def on_database(library: Library, function, *args):
-    """Run `function(library.db, *args)` in a worker thread, with that thread's connection."""
-    return await asyncio.to_thread(lambda: function(library.db, *args))
 
 
 def parse_time(value: str) -> time | None:
@@ -50,14 +48,24 @@ def ptb_weekday(weekday: int) -> int:
     return (weekday + 1) % 7
 
 
-def chat_timezone(library: Library, chat_id: int, default: tzinfo) -> tzinfo:
+def chat_timezone(bot_state: BotState, chat_id: int, default: tzinfo) -> tzinfo:
     """The chat's chosen time zone, else the bot's."""
-    return state.zone(state.settings(library.db, chat_id).timezone) or default
+    return state.zone(bot_state.settings(chat_id).timezone) or default
+
+
+def _scheduled(job_queue: JobQueue) -> dict[str, tuple]:
+    """Each subscription job's name: what it was scheduled from (time, days, zone)."""
+    return job_queue.application.bot_data.setdefault("scheduled", {})
+
+
+def _timing(subscription: Subscription, tz: tzinfo) -> tuple:
+    return subscription.at, subscription.frequency, subscription.weekday, str(tz)
 
 
 def schedule_subscription(job_queue: JobQueue, subscription: Subscription, tz: tzinfo) -> None:
     """(Re)place the job delivering this subscription at its time in the zone `tz`."""
     cancel_jobs(job_queue, subscription.job_name)
+    _scheduled(job_queue)[subscription.job_name] = _timing(subscription, tz)
     at = parse_time(subscription.at) or time(8, 0)
     days = (ptb_weekday(subscription.weekday),) if subscription.frequency == "weekly" else EVERY_DAY
     job_queue.run_daily(
@@ -71,8 +79,39 @@ def schedule_subscription(job_queue: JobQueue, subscription: Subscription, tz: t
 
 
 def cancel_jobs(job_queue: JobQueue, name: str) -> None:
+    _scheduled(job_queue).pop(name, None)
     for job in job_queue.get_jobs_by_name(name):
         job.schedule_removal()
+
+
+def _changed_jobs(bot_state: BotState, scheduled: dict[str, tuple], default_zone: tzinfo):
+    """(subscriptions to schedule with their zones, job names to cancel) for a worker whose jobs
+    were scheduled from `scheduled`."""
+    active = bot_state.active()
+    zones = {chat_id: chat_timezone(bot_state, chat_id, default_zone) for chat_id in {s.chat_id for s in active}}
+    changed = [(s, zones[s.chat_id]) for s in active if scheduled.get(s.job_name) != _timing(s, zones[s.chat_id])]
+    ended = set(scheduled) - {s.job_name for s in active}
+    return changed, ended
+
+
+async def refresh_jobs(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every REFRESH_SECONDS: schedule what other workers subscribed or changed, and cancel what
+    they ended."""
+    job_queue = context.job_queue
+    default_zone = context.bot_data["settings"].timezone
+    scheduled = dict(_scheduled(job_queue))
+    changed, ended = await asyncio.to_thread(_changed_jobs, context.bot_data["state"], scheduled, default_zone)
+    for subscription, zone in changed:
+        schedule_subscription(job_queue, subscription, zone)
+    for name in ended:
+        cancel_jobs(job_queue, name)
+
+
+async def take_over_abandoned(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every REFRESH_SECONDS: finish the deliveries a dead worker left (BotState.abandoned); the
+    claim decides which worker does, and when the lease allows."""
+    for chat_id, topic in await asyncio.to_thread(context.bot_data["state"].abandoned):
+        context.job_queue.run_once(deliver_job, 0, data=(chat_id, topic), name=f"abandoned:{chat_id}:{topic}")
 
 
 async def deliver_job(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -80,7 +119,7 @@ async def deliver_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     chat_id, topic = context.job.data
     library: Library = context.bot_data["library"]
     try:
-        await deliver(context.bot, library, chat_id, topic, context.job_queue)
+        await deliver(context.bot, library, context.bot_data["state"], chat_id, topic, context.job_queue)
     except NetworkError as error:
         if not answer_lost(error):
             raise
@@ -89,34 +128,35 @@ async def deliver_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         context.job_queue.run_once(deliver_job, RETRY_SECONDS, data=(chat_id, topic), name=retry)
 
 
-async def resume_interrupted(job_queue: JobQueue, library: Library) -> list[subscriptions.Interrupted]:
+async def resume_interrupted(job_queue: JobQueue, bot_state: BotState) -> list[Interrupted]:
     """At start: run at once every subscription whose last message was never confirmed (its
     delivery settles it first), so a delivery cut short by a crash or a stop completes now."""
-    found = await on_database(library, subscriptions.interrupted)
+    found = await asyncio.to_thread(bot_state.interrupted)
     for message in found:
         resume = f"resume:{message.chat_id}:{message.topic}"
         job_queue.run_once(deliver_job, 0, data=(message.chat_id, message.topic), name=resume)
     return found
 
 
-def _delivery_plan(library: Library, chat_id: int, topic: str) -> tuple[Subscription, bool, list[Article], int] | None:
+def _delivery_plan(
+    library: Library, bot_state: BotState, chat_id: int, topic: str
+) -> tuple[Subscription, bool, list[Article], int] | None:
     """What to send now: (subscription, whether it is the first delivery, articles, cursor),
     after settling the subscription's interrupted message, if any."""
-    db = library.db
-    for message in subscriptions.interrupted(db, chat_id, topic):
-        subscriptions.settle(db, message)
+    for message in bot_state.interrupted(chat_id, topic):
+        bot_state.settle(message)
         logger.warning("Chat %s (%s): an interrupted message of %d articles settled", chat_id, topic, len(message.uids))
-    subscription = subscriptions.get(db, chat_id, topic)
+    subscription = bot_state.get(chat_id, topic)
     if subscription is None or subscription.paused:
         return None
     if subscription.cursor is None:
-        return subscription, True, subscriptions.recent(db, topic, chat_id=chat_id), subscriptions.topic_cursor(db)
-    return subscription, False, subscriptions.pending(db, subscription), subscription.cursor
+        return subscription, True, feed.recent(library, bot_state, topic, chat_id=chat_id), feed.topic_cursor(library)
+    return subscription, False, feed.pending(library, bot_state, subscription), subscription.cursor
 
 
-def delivery_language(library: Library, subscription: Subscription) -> str:
+def delivery_language(bot_state: BotState, subscription: Subscription) -> str:
     """The chat's chosen language, else the one it subscribed in."""
-    chosen = state.settings(library.db, subscription.chat_id).language
+    chosen = bot_state.settings(subscription.chat_id).language
     return language_of(chosen or subscription.language)
 
 
@@ -142,75 +182,67 @@ def _metrics(job_queue: JobQueue | None) -> Metrics:
     return job_queue.application.bot_data["metrics"] if job_queue is not None else Metrics(lambda: None)
 
 
-def _move_chat_rows(db, old_id: int, new_id: int) -> list[Subscription]:
-    with write_transaction(db):
-        moved = subscriptions.move_chat(db, old_id, new_id)
-        state.move_chat(db, old_id, new_id)
-    return moved
-
-
-async def move_chat(library: Library, job_queue: JobQueue | None, old_id: int, new_id: int) -> list[Subscription]:
+async def move_chat(bot_state: BotState, job_queue: JobQueue | None, old_id: int, new_id: int) -> list[Subscription]:
     """A group became a supergroup: move its subscriptions, delivery log, outbox and settings
     to the new id in one transaction, and its jobs with them."""
-    moved = await asyncio.to_thread(_move_chat_rows, library.db, old_id, new_id)
+    moved = await asyncio.to_thread(bot_state.move_chat, old_id, new_id)
     if job_queue is not None:
         default_zone = job_queue.application.bot_data["settings"].timezone
         for subscription in moved:
             cancel_jobs(job_queue, Subscription(old_id, subscription.topic).job_name)
             if not subscription.paused:
-                zone = await asyncio.to_thread(chat_timezone, library, new_id, default_zone)
+                zone = await asyncio.to_thread(chat_timezone, bot_state, new_id, default_zone)
                 schedule_subscription(job_queue, subscription, zone)
     logger.info("Chat %s became %s; moved %d subscriptions", old_id, new_id, len(moved))
     return moved
 
 
 async def send_following_migration(
-    bot: Bot, library: Library, job_queue: JobQueue | None, chat_id: int, html_text: str, buttons_for=None
+    bot: Bot, bot_state: BotState, job_queue: JobQueue | None, chat_id: int, html_text: str, buttons_for=None
 ) -> Message:
     """Send, and when the group has become a supergroup, move the chat and send there once;
     `buttons_for(chat_id)` makes the keyboard for the chat it goes to."""
     try:
         return await bot.send_message(chat_id, html_text, reply_markup=buttons_for(chat_id) if buttons_for else None)
     except ChatMigrated as error:
-        await move_chat(library, job_queue, chat_id, error.new_chat_id)
+        await move_chat(bot_state, job_queue, chat_id, error.new_chat_id)
         new_id = error.new_chat_id
         return await bot.send_message(new_id, html_text, reply_markup=buttons_for(new_id) if buttons_for else None)
 
 
 async def deliver(
-    bot: Bot, library: Library, chat_id: int, topic: str, job_queue: JobQueue | None = None
+    bot: Bot, library: Library, bot_state: BotState, chat_id: int, topic: str, job_queue: JobQueue | None = None
 ) -> int | None:
     """Send this chat what its subscription to `topic` has due; the count sent, None if the
     chat is gone: blocked, removed or not found (its subscriptions are paused, their jobs
     cancelled).
 
+    The subscription is claimed first; while another task or worker holds it, nothing is sent
+    here (if that worker dies, `take_over_abandoned` finishes its delivery).
     Each message goes to the outbox before it is sent and to the delivery log once sent
-    (subscriptions.intend, record_delivery); when the bot is stopping, the message in flight
+    (BotState.intend, record_delivery); when the bot is stopping, the message in flight
     is finished and recorded, no further one is started, and an empty outbox message marks
     the delivery unfinished, so the next start completes it."""
-    key = (chat_id, topic)
-    if key in _delivering:
+    claim = await asyncio.to_thread(bot_state.claim, chat_id, topic)
+    if claim is None:  # another task or worker is delivering it
         return 0
-    _delivering.add(key)
     try:
-        return await _deliver(bot, library, chat_id, topic, job_queue)
+        return await _deliver(bot, library, bot_state, claim, job_queue)
     finally:
-        _delivering.discard(key)
+        await asyncio.to_thread(bot_state.release, claim)
 
 
-_delivering: set[tuple[int, str]] = set()  # subscriptions being delivered in this process
-
-
-async def _deliver(bot: Bot, library: Library, chat_id: int, topic: str, job_queue: JobQueue | None) -> int | None:
-    plan = await asyncio.to_thread(_delivery_plan, library, chat_id, topic)
+async def _deliver(bot: Bot, library: Library, bot_state: BotState, claim: Claim, job_queue: JobQueue | None) -> int | None:
+    chat_id, topic = claim.chat_id, claim.topic
+    plan = await asyncio.to_thread(_delivery_plan, library, bot_state, chat_id, topic)
     if plan is None:
         return 0
     subscription, first, articles, cursor = plan
     if not articles:
         if first:
-            await on_database(library, subscriptions.start_cursor, chat_id, topic, cursor)
+            await asyncio.to_thread(bot_state.start_cursor, chat_id, topic, cursor)
         return 0
-    language = await asyncio.to_thread(delivery_language, library, subscription)
+    language = await asyncio.to_thread(delivery_language, bot_state, subscription)
     english = await asyncio.to_thread(library.topic_in_english, topic)
     label = render.escape(render.topic_label(topic, language, english))
     heading = text(language, "delivery_recent" if first else "delivery_head", topic=label)
@@ -218,27 +250,30 @@ async def _deliver(bot: Bot, library: Library, chat_id: int, topic: str, job_que
     sent = 0
     for number, (html_text, batch) in enumerate(messages, 1):
         if _stopping(job_queue):  # an empty outbox message: the next start resumes the rest
-            await on_database(library, subscriptions.intend, chat_id, topic, [], first)
+            await asyncio.to_thread(bot_state.intend, chat_id, topic, [], first)
+            break
+        if await asyncio.to_thread(bot_state.renew, claim) is None:
+            logger.warning("Chat %s (%s): the delivery claim expired and was taken; stopping", chat_id, topic)
             break
         last = number == len(messages)
-        await on_database(library, subscriptions.intend, chat_id, topic, batch, first)
+        await asyncio.to_thread(bot_state.intend, chat_id, topic, batch, first)
         buttons = (lambda target: render.delivery_keyboard(target, topic, language)) if last else None
         try:
-            message = await send_following_migration(bot, library, job_queue, chat_id, html_text, buttons)
+            message = await send_following_migration(bot, bot_state, job_queue, chat_id, html_text, buttons)
         except TelegramError as error:
             _metrics(job_queue).deliveries_failed.inc()
             if not answer_lost(error):  # Telegram refused it: nothing was sent
-                await on_database(library, subscriptions.withdraw, chat_id, topic)
+                await asyncio.to_thread(bot_state.withdraw, chat_id, topic)
             if not unreachable(error):
                 raise
-            paused = await on_database(library, subscriptions.pause_chat, chat_id, str(error))
+            paused = await asyncio.to_thread(bot_state.pause_chat, chat_id, str(error))
             for gone in paused if job_queue is not None else ():
                 cancel_jobs(job_queue, gone.job_name)
             logger.warning("Chat %s refused delivery (%s); paused %d subscriptions", chat_id, error, len(paused))
             return None
         chat_id = message.chat_id
         done = cursor if first and last else None
-        await on_database(library, subscriptions.record_delivery, chat_id, topic, batch, done)
+        await asyncio.to_thread(bot_state.record_delivery, chat_id, topic, batch, done)
         _metrics(job_queue).deliveries_sent.inc()
         sent += len(batch)
     return sent

@@ -204,7 +204,7 @@ class OnDisk:
         return self[:].max()
 
 
-ON_DISK = tuple(os.environ.get("BRIEFBOT_ON_DISK", "docs,weights,bullet_token_ids").split(","))  # the large arrays questions read a little of
+ON_DISK = ("docs", "weights", "bullet_token_ids")  # the large arrays questions read a little of
 
 
 def load_segment(folder: Path, entry: dict) -> Segment:

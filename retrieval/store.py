@@ -18,7 +18,6 @@ from typing import Protocol
 
 import sqlite_utils
 
-from . import subscriptions
 from .errors import StoreError
 from .models import Article
 from .transaction import write_transaction
@@ -108,6 +107,15 @@ class ArticleStore(Protocol):
 
     def newest_day(self, topic: str | None = None) -> date | None:
         """The newest article's day, over everything or within one topic."""
+
+    def newest_in_topic(self, topic: str, count: int) -> list[tuple[int, str]]:
+        """(rowid, uid) of the topic's `count` newest articles, newest first."""
+
+    def topic_cursor(self) -> int:
+        """The id of the newest topic link (0 when there is none): links only grow past it."""
+
+    def linked_since(self, topic: str, cursor: int) -> list[tuple[int, str]]:
+        """(rowid, uid) of every article linked to the topic after link `cursor`, newest first."""
 
     def backup(self, target: str | Path) -> Path:
         """Write a copy of the live database to `target` (a new file) while others go on."""
@@ -238,9 +246,6 @@ def ensure_schema(db: sqlite_utils.Database) -> list[str]:
     if schema_version(db) < len(MIGRATIONS):
         with write_transaction(db):
             applied = apply_migrations(MIGRATIONS, db, schema_version(db), "?")
-            subscriptions.ensure_tables(db)
-    else:
-        subscriptions.ensure_tables(db)
     return applied
 
 
@@ -344,14 +349,6 @@ def _marks(values: Sequence) -> str:
     return ",".join("?" * len(values))
 
 
-def articles_by_rowid(db: sqlite_utils.Database, rowids: Sequence[int]) -> dict[int, Article]:
-    """SqliteStore.articles_by_rowid on a connection of its own (subscriptions read through theirs)."""
-    if not rowids:
-        return {}
-    rows = db.execute(f"{_SELECT} WHERE a.rowid IN ({_marks(rowids)})", list(rowids))
-    return {row[0]: _article(row) for row in rows}
-
-
 class SqliteStore:
     """The store in one SQLite file; each thread reads and writes through its own connection."""
 
@@ -418,7 +415,10 @@ class SqliteStore:
         return self.db.execute("SELECT count(*) FROM articles WHERE version > ?", [generation]).fetchone()[0]
 
     def articles_by_rowid(self, rowids: Sequence[int]) -> dict[int, Article]:
-        return articles_by_rowid(self.db, rowids)
+        if not rowids:
+            return {}
+        rows = self.db.execute(f"{_SELECT} WHERE a.rowid IN ({_marks(rowids)})", list(rowids))
+        return {row[0]: _article(row) for row in rows}
 
     def headers_by_rowid(self, rowids: Sequence[int]) -> dict[int, Article]:
         if not rowids:
@@ -465,6 +465,23 @@ class SqliteStore:
         else:
             row = self.db.execute("SELECT max(day) FROM articles").fetchone()
         return date.fromisoformat(row[0]) if row and row[0] else None
+
+    def newest_in_topic(self, topic: str, count: int) -> list[tuple[int, str]]:
+        return self.db.execute(
+            "SELECT a.rowid, a.uid FROM articles a JOIN article_topics t ON t.uid = a.uid WHERE t.topic = ? "
+            "ORDER BY a.published DESC, a.rowid DESC LIMIT ?",
+            [topic, count],
+        ).fetchall()
+
+    def topic_cursor(self) -> int:
+        return self.db.execute("SELECT coalesce(max(rowid), 0) FROM article_topics").fetchone()[0]
+
+    def linked_since(self, topic: str, cursor: int) -> list[tuple[int, str]]:
+        return self.db.execute(
+            "SELECT a.rowid, a.uid FROM article_topics t JOIN articles a ON a.uid = t.uid "
+            "WHERE t.topic = ? AND t.rowid > ? ORDER BY a.published DESC, a.rowid DESC",
+            [topic, cursor],
+        ).fetchall()
 
     def backup(self, target: str | Path) -> Path:
         """SQLite's online backup: readers and writers may go on meanwhile."""

@@ -321,6 +321,29 @@ class PostgresStore:
             rows = self._rows("SELECT max(day) FROM articles")
         return rows[0][0]
 
+    def newest_in_topic(self, topic: str, count: int) -> list[tuple[int, str]]:
+        return [
+            tuple(row)
+            for row in self._rows(
+                "SELECT a.id, a.uid FROM articles a JOIN article_topics t ON t.uid = a.uid WHERE t.topic = %s "
+                "ORDER BY a.published DESC, a.id DESC LIMIT %s",
+                [topic, count],
+            )
+        ]
+
+    def topic_cursor(self) -> int:
+        return int(self._rows("SELECT coalesce(max(id), 0) FROM article_topics")[0][0])
+
+    def linked_since(self, topic: str, cursor: int) -> list[tuple[int, str]]:
+        return [
+            tuple(row)
+            for row in self._rows(
+                "SELECT a.id, a.uid FROM article_topics t JOIN articles a ON a.uid = t.uid "
+                "WHERE t.topic = %s AND t.id > %s ORDER BY a.published DESC, a.id DESC",
+                [topic, cursor],
+            )
+        ]
+
     def backup(self, target: str | Path) -> Path:
         """pg_dump's custom format (restore with pg_restore); the password, if any, goes
         to pg_dump through its environment, not its command line."""

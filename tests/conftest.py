@@ -89,3 +89,21 @@ def article_store(store_target) -> store.ArticleStore:
     opened = store.open_store(store_target)
     yield opened
     opened.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_location(request, tmp_path) -> str:
+    """Where a bot state lives: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "state.db")
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def bot_state(state_location):
+    """The bot's state, migrated, on each backend in turn: the same specification holds for both."""
+    from bot.state import open_state
+
+    opened = open_state(state_location)
+    yield opened
+    opened.close()

@@ -32,6 +32,8 @@ class Call:
     method: str
     params: dict[str, Any]
     result: Any = None  # what the fake answered, e.g. the sent message with its message_id
+    token: str = ""  # the bot token the request came with (over HTTP): which worker made it
+    at: float = field(default_factory=time.time)  # when it arrived
 
     @property
     def text(self) -> str:
@@ -93,9 +95,9 @@ class FakeTelegram:
             self.updates.append(update)
             self.lock.notify_all()
 
-    def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict]:
+    def handle(self, method: str, params: dict[str, Any], token: str = "") -> tuple[int, dict]:
         """The status and JSON body Telegram would answer `method` with."""
-        call = Call(method, params)
+        call = Call(method, params, token=token)
         with self.lock:
             self.calls.append(call)
         handler = getattr(self, f"_{method}", None)
@@ -240,6 +242,10 @@ class FakeRequest(BaseRequest):
         return status, json.dumps(body).encode()
 
 
+class _BusyServer(ThreadingHTTPServer):
+    request_queue_size = 1024  # many workers' connections at once: socketserver's 5 resets them
+
+
 class FakeTelegramServer:
     """The fake Bot API over HTTP on 127.0.0.1, for a bot running in another process."""
 
@@ -273,7 +279,7 @@ class FakeTelegramServer:
                     wait = min(float(params.get("timeout") or 0), 0.5)
                     status, answer = 200, {"ok": True, "result": api.take_updates(int(params.get("offset") or 0), wait)}
                 else:
-                    status, answer = api.handle(method, params)
+                    status, answer = api.handle(method, params, path.split("/")[1].removeprefix("bot"))
                     if method == "sendMessage":
                         time.sleep(api.latency.get(int(params.get("chat_id") or 0), 0.0))
                         if api.take_dropped_answer():
@@ -291,7 +297,7 @@ class FakeTelegramServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the bot hung up a long poll while stopping
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _BusyServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot import schedule, state
-from retrieval import subscriptions
+from bot import schedule
+from bot.state import ChatSettings
+from tests.bot_state import state_of
 from tests.exports import ingest_synthetic, synthetic_titles
 from tests.fake_telegram import BOT_ID, message_update, private_chat, telegram_html_problems, user
 from tests.loopback import loopback_bot
@@ -36,14 +37,14 @@ def sent_to(bot, chat_id: int) -> list[str]:
 
 
 def deliver(bot, library, chat_id: int = GROUP):
-    return bot.run(schedule.deliver(bot.application.bot, library, chat_id, TOPIC, bot.application.job_queue))
+    return bot.run(schedule.deliver(bot.application.bot, library, bot.application.bot_data["state"], chat_id, TOPIC, bot.application.job_queue))
 
 
 @pytest.fixture
 def subscribed_group(bot, seeded_library):
     """A group subscribed to 钕 at 07:30 Berlin time, past its first delivery."""
     bot.send(message_update(f"/subscribe {TOPIC} daily 07:30", sender=ADMIN, chat=basic_group()))
-    state.save_settings(seeded_library.db, state.ChatSettings(GROUP, "Europe/Berlin", "en"))
+    state_of(seeded_library).save_settings(ChatSettings(GROUP, "Europe/Berlin", "en"))
     assert deliver(bot, seeded_library) == 3
     return seeded_library
 
@@ -57,10 +58,10 @@ def test_a_delivery_to_a_migrated_group_moves_it_and_arrives_in_the_supergroup_o
     ingest_synthetic(library, tmp_path, TOPIC, 4)
     bot.api.migrated[GROUP] = SUPERGROUP
     assert deliver(bot, library) == 4
-    [moved] = subscriptions.for_chat(library.db, SUPERGROUP)
+    [moved] = state_of(library).for_chat(SUPERGROUP)
     assert (moved.topic, moved.at, moved.paused) == (TOPIC, "07:30", "")
-    assert subscriptions.for_chat(library.db, GROUP) == []
-    assert state.settings(library.db, SUPERGROUP).timezone == "Europe/Berlin"
+    assert state_of(library).for_chat(GROUP) == []
+    assert state_of(library).settings(SUPERGROUP).timezone == "Europe/Berlin"
     assert job_names(bot) == {f"subscription:{SUPERGROUP}:{TOPIC}"}
     assert sorted(synthetic_titles(sent_to(bot, SUPERGROUP))) == [f"合成标题 {n} 稀土" for n in range(4)]
     assert deliver(bot, library, SUPERGROUP) == 0  # nothing repeated: the delivery log moved too
@@ -78,7 +79,7 @@ def test_the_migration_service_message_moves_the_subscriptions(bot, subscribed_g
         update["message"]["migrate_from_chat_id"] = GROUP
     del update["message"]["text"]
     assert bot.send(update) == []
-    assert [s.topic for s in subscriptions.for_chat(subscribed_group.db, SUPERGROUP)] == [TOPIC]
+    assert [s.topic for s in state_of(subscribed_group).for_chat(SUPERGROUP)] == [TOPIC]
     assert job_names(bot) == {f"subscription:{SUPERGROUP}:{TOPIC}"}
     listing = bot.send(message_update("/subscriptions", sender=ADMIN, chat={"id": SUPERGROUP, "type": "supergroup"}))
     assert "07:30 (Europe/Berlin)" in listing[-1].text
@@ -89,7 +90,7 @@ def test_a_reply_to_a_migrated_group_moves_it_and_is_sent_in_the_supergroup(bot,
     bot.send(message_update("/subscriptions", sender=ADMIN, chat=basic_group()))
     [listing] = sent_to(bot, SUPERGROUP)
     assert TOPIC in listing and "07:30" in listing
-    assert [s.topic for s in subscriptions.for_chat(subscribed_group.db, SUPERGROUP)] == [TOPIC]
+    assert [s.topic for s in state_of(subscribed_group).for_chat(SUPERGROUP)] == [TOPIC]
 
 
 def membership(chat: dict, old: str, new: str) -> dict:
@@ -107,22 +108,22 @@ def test_a_chat_telegram_no_longer_knows_is_paused_once_with_its_reason(bot, sub
     ingest_synthetic(library, tmp_path, TOPIC, 2)
     bot.api.missing.add(GROUP)
     assert deliver(bot, library) is None
-    [paused] = subscriptions.for_chat(library.db, GROUP)
+    [paused] = state_of(library).for_chat(GROUP)
     assert "chat not found" in paused.paused.lower()
     assert job_names(bot) == set()
     attempts = len(bot.api.sent("sendMessage"))
     assert deliver(bot, library) == 0 and len(bot.api.sent("sendMessage")) == attempts  # not retried
-    assert subscriptions.interrupted(library.db) == []
+    assert state_of(library).interrupted() == []
 
 
 def test_a_group_that_adds_the_bot_back_gets_its_subscriptions_resumed(bot, subscribed_group, tmp_path):
     library = subscribed_group
     bot.send(membership(basic_group(), "member", "left"))
-    assert subscriptions.active(library.db) == []
+    assert state_of(library).active() == []
     calls = bot.send(membership(basic_group(), "left", "member"))
     [hello] = [c.text for c in calls if c.method == "sendMessage"]
     assert "Hello!" in hello and "running again: <b>钕</b>" in hello
-    assert [s.topic for s in subscriptions.active(library.db)] == [TOPIC]
+    assert [s.topic for s in state_of(library).active()] == [TOPIC]
     assert job_names(bot) == {f"subscription:{GROUP}:{TOPIC}"}
     ingest_synthetic(library, tmp_path, TOPIC, 2)
     assert deliver(bot, library) == 2
@@ -132,7 +133,7 @@ def test_a_group_that_adds_the_bot_back_gets_its_subscriptions_resumed(bot, subs
 def test_a_private_chat_resumes_when_the_user_comes_back(bot, seeded_library, comes_back):
     bot.send(message_update(f"/subscribe {TOPIC} daily 09:00", sender=ADMIN))
     bot.api.blocked.add(ADMIN["id"])
-    assert bot.run(schedule.deliver(bot.application.bot, seeded_library, ADMIN["id"], TOPIC)) is None
+    assert bot.run(schedule.deliver(bot.application.bot, seeded_library, bot.application.bot_data["state"], ADMIN["id"], TOPIC)) is None
     bot.api.blocked.clear()
     if comes_back == "unblocks the bot":
         calls = bot.send(membership(private_chat(ADMIN), "kicked", "member"))
@@ -140,5 +141,5 @@ def test_a_private_chat_resumes_when_the_user_comes_back(bot, seeded_library, co
         calls = bot.send(message_update("rare earth magnets", sender=ADMIN))
     texts = [c.text for c in calls if c.method == "sendMessage"]
     assert texts[0] == "Welcome back: these subscriptions are running again: <b>钕</b>."
-    assert [s.topic for s in subscriptions.active(seeded_library.db)] == [TOPIC]
+    assert [s.topic for s in state_of(seeded_library).active()] == [TOPIC]
     assert job_names(bot) == {f"subscription:{ADMIN['id']}:{TOPIC}"}

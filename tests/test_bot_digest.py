@@ -7,7 +7,7 @@ import re
 import pytest
 
 from bot.app import Settings, build_application
-from retrieval import subscriptions
+from tests.bot_state import state_of
 from tests.fake_telegram import (
     TOKEN,
     BotHarness,
@@ -75,14 +75,14 @@ def test_window_buttons_send_the_digest_over_that_window(bot, action, window):
 def test_the_subscribe_button_subscribes_a_private_chat(bot, seeded_library):
     calls = bot.send(callback_update("dg:sub:稀土联盟", bot_message("digest", private_chat(user()))))
     assert "Subscribed this chat to <b>rare earth alliance (稀土联盟)</b>: daily" in sent(calls)[0].text
-    assert [s.topic for s in subscriptions.for_chat(seeded_library.db, 1001)] == ["稀土联盟"]
+    assert [s.topic for s in state_of(seeded_library).for_chat(1001)] == ["稀土联盟"]
 
 
 def test_only_group_admins_can_subscribe_a_group_by_button(bot, seeded_library):
     calls = bot.send(callback_update("dg:sub:稀土联盟", bot_message("digest", GROUP)))
     answer = next(c for c in calls if c.method == "answerCallbackQuery")
     assert "administrators" in answer.params["text"]
-    assert subscriptions.for_chat(seeded_library.db, GROUP["id"]) == []
+    assert state_of(seeded_library).for_chat(GROUP["id"]) == []
 
 
 def test_a_button_for_a_topic_that_is_gone_says_it_expired(bot):

@@ -12,8 +12,9 @@ from telegram.error import TelegramError
 
 from bot import schedule
 from bot.app import Settings, build_application, post_init
-from retrieval import subscriptions
-from retrieval.subscriptions import Subscription
+from bot.state import Subscription
+from retrieval.models import SHANGHAI
+from tests.bot_state import state_of
 from tests.exports import ingest_synthetic, synthetic_titles
 from tests.fake_telegram import (
     BOT_ID,
@@ -279,18 +280,18 @@ def test_empty_inline_query_offers_the_latest(bot):
 def test_private_subscription_is_stored_scheduled_listed_and_ended(bot, seeded_library):
     text = only_reply(bot.send(message_update("/subscribe 稀土联盟 weekly 07:30")))
     assert "稀土联盟" in text and "07:30" in text
-    [stored] = subscriptions.for_chat(seeded_library.db, 1001)
+    [stored] = state_of(seeded_library).for_chat(1001)
     assert (stored.topic, stored.frequency, stored.at) == ("稀土联盟", "weekly", "07:30")
     assert bot.application.job_queue.get_jobs_by_name(stored.job_name)
     assert "稀土联盟" in only_reply(bot.send(message_update("/subscriptions")))
     assert "稀土联盟" in only_reply(bot.send(message_update("/unsubscribe 稀土联盟")))
-    assert subscriptions.for_chat(seeded_library.db, 1001) == []
+    assert state_of(seeded_library).for_chat(1001) == []
     assert bot.application.job_queue.get_jobs_by_name(stored.job_name) == ()
 
 
 def test_subscribe_to_an_unknown_topic_is_refused(bot, seeded_library):
     assert "no topic" in only_reply(bot.send(message_update("/subscribe bananas")))
-    assert subscriptions.for_chat(seeded_library.db, 1001) == []
+    assert state_of(seeded_library).for_chat(1001) == []
 
 
 def test_subscribe_without_a_topic_offers_topic_buttons(bot, seeded_library):
@@ -303,13 +304,13 @@ def test_group_members_who_are_not_admins_cannot_subscribe(bot, seeded_library):
     calls = bot.send(message_update("/subscribe 稀土", chat=GROUP))
     assert "getChatMember" in [c.method for c in calls]
     assert "administrators" in only_reply(calls)
-    assert subscriptions.for_chat(seeded_library.db, GROUP["id"]) == []
+    assert state_of(seeded_library).for_chat(GROUP["id"]) == []
 
 
 def test_group_admins_can_subscribe_the_group(bot, seeded_library):
     bot.api.members[(GROUP["id"], 1001)] = "administrator"
     only_reply(bot.send(message_update("/subscribe 稀土 daily", chat=GROUP)))
-    assert [s.topic for s in subscriptions.for_chat(seeded_library.db, GROUP["id"])] == ["稀土"]
+    assert [s.topic for s in state_of(seeded_library).for_chat(GROUP["id"])] == ["稀土"]
 
 
 def test_channel_admins_subscribe_their_channel_from_a_private_chat(bot, seeded_library):
@@ -318,7 +319,7 @@ def test_channel_admins_subscribe_their_channel_from_a_private_chat(bot, seeded_
     bot.api.members[(CHANNEL_ID, BOT_ID)] = "administrator"
     text = only_reply(bot.send(message_update("/subscribe @rare_news 钕 daily 09:00")))
     assert "@rare_news" in text
-    assert [s.topic for s in subscriptions.for_chat(seeded_library.db, CHANNEL_ID)] == ["钕"]
+    assert [s.topic for s in state_of(seeded_library).for_chat(CHANNEL_ID)] == ["钕"]
 
 
 def test_channel_subscription_needs_the_user_and_the_bot_to_be_admins(bot, seeded_library):
@@ -327,7 +328,7 @@ def test_channel_subscription_needs_the_user_and_the_bot_to_be_admins(bot, seede
     bot.api.members[(CHANNEL_ID, 1001)] = "administrator"
     assert "Make me an administrator" in only_reply(bot.send(message_update("/subscribe @rare_news 钕")))
     assert "cannot find" in only_reply(bot.send(message_update("/subscribe @nowhere 钕")))
-    assert subscriptions.for_chat(seeded_library.db, CHANNEL_ID) == []
+    assert state_of(seeded_library).for_chat(CHANNEL_ID) == []
 
 
 def test_channel_subscriptions_are_managed_only_from_private_chats(bot):
@@ -335,11 +336,11 @@ def test_channel_subscriptions_are_managed_only_from_private_chats(bot):
 
 
 def subscribe_directly(library, chat_id=1001, topic="稀土联盟") -> None:
-    subscriptions.subscribe(library.db, Subscription(chat_id, topic, "daily", "08:00", "en", 1001))
+    state_of(library).subscribe(Subscription(chat_id, topic, "daily", "08:00", "en", 1001))
 
 
 def deliver(bot, library, chat_id=1001, topic="稀土联盟"):
-    return bot.run(schedule.deliver(bot.application.bot, library, chat_id, topic))
+    return bot.run(schedule.deliver(bot.application.bot, library, bot.application.bot_data["state"], chat_id, topic))
 
 
 def test_a_long_delivery_is_paged_and_every_message_carries_its_buttons_last(bot, seeded_library, tmp_path):
@@ -376,8 +377,8 @@ def test_blocked_chat_gets_its_subscriptions_paused(bot, seeded_library, caplog)
     bot.api.blocked.add(1001)
     with caplog.at_level(logging.WARNING):
         assert deliver(bot, seeded_library) is None
-    assert subscriptions.for_chat(seeded_library.db, 1001)[0].paused
-    assert subscriptions.active(seeded_library.db) == []
+    assert state_of(seeded_library).for_chat(1001)[0].paused
+    assert state_of(seeded_library).active() == []
     assert "paused" in caplog.text
 
 
@@ -390,7 +391,7 @@ def test_restart_sets_the_menu_in_two_languages_and_restores_jobs(seeded_library
         menus = replies(harness.api.calls, "setMyCommands")
         assert {c.params.get("language_code") for c in menus} == {None, "zh"}
         names = {job.name for job in harness.application.job_queue.jobs()}
-        assert names == {"subscription:1001:稀土联盟", "subscription:-100200300:钕"}
+        assert names == {"subscription:1001:稀土联盟", "subscription:-100200300:钕", "refresh_jobs", "take_over_abandoned"}
     finally:
         harness.close()
 
@@ -499,7 +500,7 @@ def test_the_token_never_reaches_the_log(capsys):
 
 def test_being_removed_from_a_chat_pauses_its_subscriptions(bot, seeded_library):
     subscribe_directly(seeded_library, chat_id=GROUP["id"], topic="钕")
-    subscription = subscriptions.for_chat(seeded_library.db, GROUP["id"])[0]
+    subscription = state_of(seeded_library).for_chat(GROUP["id"])[0]
     schedule.schedule_subscription(bot.application.job_queue, subscription, bot.application.bot_data["settings"].timezone)
     change = {
         "chat": GROUP,
@@ -509,7 +510,7 @@ def test_being_removed_from_a_chat_pauses_its_subscriptions(bot, seeded_library)
         "new_chat_member": {"status": "left", "user": {"id": BOT_ID, "is_bot": True, "first_name": "Brief"}},
     }
     assert bot.send({"update_id": 999002, "my_chat_member": change}) == []
-    assert subscriptions.for_chat(seeded_library.db, GROUP["id"])[0].paused == "bot left"
+    assert state_of(seeded_library).for_chat(GROUP["id"])[0].paused == "bot left"
     assert bot.application.job_queue.get_jobs_by_name(f"subscription:{GROUP['id']}:钕") == ()
 
 
@@ -532,3 +533,40 @@ def test_a_topic_button_names_its_topic_exactly_even_when_others_share_the_prefi
     calls = bot.send(callback_update("t:稀土", bot_message("topics", private_chat(user()))))
     head = replies(calls)[0].text.splitlines()[0]
     assert "Digest: 稀土</b>" in head
+
+
+def run_periodic(bot, job, until) -> set[str]:
+    """Run a periodic job once through the job queue, and what it starts, until `until()`
+    holds; the names of the jobs then scheduled."""
+    queue = bot.application.job_queue
+    bot.run(queue.start())
+    try:
+        queue.run_once(job, 0)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not until():
+            bot.run(asyncio.sleep(0.05))
+        return {job.name for job in queue.jobs()}
+    finally:
+        bot.run(queue.stop(wait=True))
+
+
+def test_the_refresh_schedules_what_another_worker_subscribed_and_cancels_what_it_ended(bot, seeded_library):
+    subscribe_directly(seeded_library, topic="稀土联盟")
+    schedule.schedule_subscription(bot.application.job_queue, state_of(seeded_library).get(1001, "稀土联盟"), SHANGHAI)
+    state_of(seeded_library).unsubscribe(1001, "稀土联盟")
+    subscribe_directly(seeded_library, topic="钕")  # as a worker handling that update would
+    names = run_periodic(
+        bot, schedule.refresh_jobs, lambda: bot.application.job_queue.get_jobs_by_name("subscription:1001:钕")
+    )
+    assert "subscription:1001:钕" in names and "subscription:1001:稀土联盟" not in names
+
+
+def test_a_delivery_a_dead_worker_left_in_the_outbox_is_finished(bot, seeded_library):
+    subscribe_directly(seeded_library, topic="钕")
+    state_of(seeded_library).intend(1001, "钕", [], first=True)  # no claim on it: its worker is gone
+    run_periodic(
+        bot, schedule.take_over_abandoned, lambda: replies(bot.api.calls) and not state_of(seeded_library).interrupted()
+    )
+    sent = replies(bot.api.calls)
+    assert len(sent) == 1 and sent[0].text.startswith("<b>Recent in") and sent[0].chat_id == 1001
+    assert state_of(seeded_library).interrupted() == []

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval import subscriptions
-from retrieval.subscriptions import Subscription
-from retrieval.transaction import write_transaction
+from tests.bot_state import state_of
+from bot.state import Subscription
 from tests.exports import export_text
 from tests.fake_telegram import bot_message, callback_update, message_update, private_chat, telegram_html_problems, user
 from tests.loopback import loopback_bot
@@ -74,9 +73,9 @@ def test_two_thousand_topics_are_listed_page_by_page(bot, two_thousand_topics):
 
 @pytest.fixture
 def two_thousand_subscriptions(seeded_library):
-    with write_transaction(seeded_library.db):
-        for number in range(MANY):
-            subscriptions.subscribe(seeded_library.db, Subscription(ANA["id"], f"合成主题{number:04d}"))
+    bot_state = state_of(seeded_library)
+    for number in range(MANY):
+        bot_state.subscribe(Subscription(ANA["id"], f"合成主题{number:04d}"))
     return seeded_library
 
 
@@ -93,7 +92,7 @@ def test_unsubscribing_from_two_thousand_says_so_in_one_valid_message(bot, two_t
     assert_valid(done)
     assert done.text.startswith("Unsubscribed this chat from <b>合成主题0000</b>, ")
     assert done.text.endswith(" more.")
-    assert subscriptions.for_chat(two_thousand_subscriptions.db, ANA["id"]) == []
+    assert state_of(two_thousand_subscriptions).for_chat(ANA["id"]) == []
 
 
 def test_a_subscription_list_of_another_chat_cannot_be_paged_into(bot, two_thousand_subscriptions):

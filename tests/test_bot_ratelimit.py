@@ -1,15 +1,17 @@
-"""The per-user question limit."""
+"""The per-user request limit, counted in the bot's state so every worker shares it."""
 
-from bot.ratelimit import RequestLimiter, Verdict
+from bot.ratelimit import RequestLimiter
+from bot.state import Verdict, open_state
 
 
-def test_over_the_limit_one_notice_then_silence_until_the_window_passes():
-    limiter = RequestLimiter(limit=3, window=60)
-    assert [limiter.check(1, t) for t in (0, 1, 2)] == [Verdict.ALLOW] * 3
-    assert limiter.check(1, 3) is Verdict.NOTIFY
-    assert limiter.check(1, 4) is Verdict.SILENT
-    assert limiter.check(2, 5) is Verdict.ALLOW
-    assert limiter.check(1, 60.5) is Verdict.ALLOW
-    assert limiter.check(1, 61) is Verdict.ALLOW
-    assert limiter.check(1, 61.5) is Verdict.NOTIFY
-    assert limiter.check(1, 62) is Verdict.ALLOW
+def test_two_workers_share_one_budget(state_location):
+    first_worker, second_worker = open_state(state_location), open_state(state_location)
+    try:
+        limiters = [RequestLimiter(first_worker, limit=3, window=60), RequestLimiter(second_worker, limit=3, window=60)]
+        verdicts = [limiters[n % 2].check(1, float(n)) for n in range(5)]
+        assert verdicts == [Verdict.ALLOW] * 3 + [Verdict.NOTIFY, Verdict.SILENT]
+        assert limiters[1].check(2, 5.0) is Verdict.ALLOW
+        assert limiters[0].check(1, 60.5) is Verdict.ALLOW
+    finally:
+        first_worker.close()
+        second_worker.close()

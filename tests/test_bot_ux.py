@@ -10,9 +10,9 @@ from datetime import datetime
 
 import pytest
 
-from bot import render, schedule
+from bot import feed, render, schedule
 from bot.app import post_init
-from retrieval import subscriptions
+from bot.state import Subscription
 from retrieval.models import Answer
 from tests.exports import export_text, ingest_synthetic, synthetic_titles
 from tests.fake_telegram import (
@@ -28,6 +28,7 @@ from tests.fake_telegram import (
     user,
     visible_text,
 )
+from tests.bot_state import state_of
 from tests.loopback import loopback_bot
 
 ANA = user(1001, "en")
@@ -72,7 +73,7 @@ def tap(bot, call, label: str, sender=ANA):
 
 
 def deliver(bot, library, chat_id=1001, topic="钕"):
-    return bot.run(schedule.deliver(bot.application.bot, library, chat_id, topic))
+    return bot.run(schedule.deliver(bot.application.bot, library, bot.application.bot_data["state"], chat_id, topic))
 
 
 # --- Answer first -----------------------------------------------------------------------------
@@ -202,7 +203,7 @@ def test_group_chatter_still_gets_nothing(bot):
 def test_an_english_topic_name_subscribes_to_the_chinese_topic(bot, seeded_library):
     reply = only_message(bot.send(message_update("/subscribe neodymium daily")))
     assert "neodymium (钕)" in reply.text and "08:00 (Asia/Shanghai)" in reply.text
-    [stored] = subscriptions.for_chat(seeded_library.db, 1001)
+    [stored] = state_of(seeded_library).for_chat(1001)
     assert (stored.topic, stored.frequency) == ("钕", "daily")
 
 
@@ -210,13 +211,13 @@ def test_an_english_topic_name_subscribes_to_the_chinese_topic(bot, seeded_libra
 def test_a_bad_time_gets_a_precise_reply_and_nothing_is_stored(bot, seeded_library, bad):
     reply = only_message(bot.send(message_update(f"/subscribe 钕 weekly {bad}")))
     assert visible_text(reply.text) == f"{bad} isn't a time — use HH:MM (24 h)."
-    assert subscriptions.for_chat(seeded_library.db, 1001) == []
+    assert state_of(seeded_library).for_chat(1001) == []
 
 
 def test_typed_weekly_subscriptions_take_a_weekday(bot, seeded_library):
     reply = only_message(bot.send(message_update("/subscribe 稀土联盟 weekly fri 07:30")))
     assert "weekly on Friday at 07:30" in reply.text
-    [stored] = subscriptions.for_chat(seeded_library.db, 1001)
+    [stored] = state_of(seeded_library).for_chat(1001)
     assert (stored.frequency, stored.weekday, stored.at) == ("weekly", 4, "07:30")
 
 
@@ -233,7 +234,7 @@ def test_subscribe_buttons_lead_from_topic_to_weekday_to_time_to_a_stored_subscr
     assert "weekly on Friday" in at.text and "(Asia/Shanghai)" in at.text
     done = messages(tap(bot, at, "07:00"), "editMessageText")[0]
     assert "Subscribed this chat to <b>neodymium (钕)</b>: weekly on Friday at 07:00 (Asia/Shanghai)" in done.text
-    [stored] = subscriptions.for_chat(seeded_library.db, 1001)
+    [stored] = state_of(seeded_library).for_chat(1001)
     assert (stored.topic, stored.frequency, stored.weekday, stored.at) == ("钕", "weekly", 4, "07:00")
     [job] = bot.application.job_queue.get_jobs_by_name(stored.job_name)
     assert "day_of_week='sat'" not in str(job.job.trigger) and "day_of_week='fri'" in str(job.job.trigger)
@@ -254,12 +255,12 @@ def test_a_paused_subscription_says_how_to_resume_and_resuming_keeps_its_time(bo
     group = group_chat(-100321)
     bot.api.members[(group["id"], 1001)] = "administrator"
     bot.send(message_update("/subscribe 钕 weekly wed 21:00", chat=group))
-    subscriptions.pause_chat(seeded_library.db, group["id"], "Bad Request: chat not found")
+    state_of(seeded_library).pause_chat(group["id"], "Bad Request: chat not found")
     listing = only_message(bot.send(message_update("/subscriptions", chat=group)))
     assert "paused; <code>/subscribe 钕</code> resumes it" in listing.text
     assert "21:00 (Asia/Shanghai)" in listing.text
     bot.send(message_update("/subscribe 钕", chat=group))
-    [resumed] = subscriptions.for_chat(seeded_library.db, group["id"])
+    [resumed] = state_of(seeded_library).for_chat(group["id"])
     assert (resumed.paused, resumed.frequency, resumed.weekday, resumed.at) == ("", "weekly", 2, "21:00")
 
 
@@ -271,7 +272,7 @@ def test_the_first_delivery_is_recent_then_nothing_until_something_new_then_all_
     bot.api.calls.clear()
     assert deliver(bot, seeded_library) == 3
     recent = only_message(bot.api.calls)
-    newest = [article.title for article in subscriptions.recent(seeded_library.db, "钕")]
+    newest = [article.title for article in feed.recent(seeded_library, state_of(seeded_library), "钕")]
     assert recent.text.startswith("<b>Recent in neodymium (钕)</b>")
     assert all(title in visible_text(recent.text) for title in newest)
     bot.api.calls.clear()
@@ -297,10 +298,10 @@ def test_every_delivery_carries_unsubscribe_and_change_time(bot, seeded_library)
     how_often = only_message(tap(bot, delivery, "Change time"))
     at = messages(tap(bot, how_often, "Daily"), "editMessageText")[0]
     tap(bot, at, "18:00")
-    assert subscriptions.get(seeded_library.db, 1001, "钕").at == "18:00"
+    assert state_of(seeded_library).get(1001, "钕").at == "18:00"
     ended = only_message(tap(bot, delivery, "Unsubscribe"))
     assert "Unsubscribed this chat from <b>钕</b>" in ended.text
-    assert subscriptions.for_chat(seeded_library.db, 1001) == []
+    assert state_of(seeded_library).for_chat(1001) == []
 
 
 def test_settings_change_the_time_zone_of_the_next_delivery_and_everywhere_times_show(bot, seeded_library):
@@ -310,7 +311,7 @@ def test_settings_change_the_time_zone_of_the_next_delivery_and_everywhere_times
     zones = messages(tap(bot, panel, "Time zone"), "editMessageText")[0]
     saved = messages(tap(bot, zones, "Europe/Berlin"), "editMessageText")[0]
     assert "Time zone: Europe/Berlin" in saved.text
-    [job] = bot.application.job_queue.get_jobs_by_name(subscriptions.for_chat(seeded_library.db, 1001)[0].job_name)
+    [job] = bot.application.job_queue.get_jobs_by_name(state_of(seeded_library).for_chat(1001)[0].job_name)
     assert str(job.job.trigger.timezone) == "Europe/Berlin"
     next_run = job.job.trigger.get_next_fire_time(None, datetime.now(job.job.trigger.timezone))
     assert (next_run.hour, next_run.minute, str(next_run.tzinfo)) == (9, 0, "Europe/Berlin")
@@ -379,7 +380,7 @@ def test_bare_unsubscribe_offers_one_button_per_subscription(bot, seeded_library
     assert [b["text"] for b in buttons(choices)] == ["rare earth alliance (稀土联盟)", "neodymium (钕)"]
     ended = only_message(tap(bot, choices, "neodymium (钕)"))
     assert "from <b>钕</b>" in ended.text
-    assert [s.topic for s in subscriptions.for_chat(seeded_library.db, 1001)] == ["稀土联盟"]
+    assert [s.topic for s in state_of(seeded_library).for_chat(1001)] == ["稀土联盟"]
 
 
 def test_changing_the_time_keeps_what_was_delivered(bot, seeded_library, tmp_path):
@@ -396,7 +397,7 @@ def test_changing_the_time_keeps_what_was_delivered(bot, seeded_library, tmp_pat
 def test_pickers_offer_at_most_thirty_buttons_and_say_how_to_type_the_rest(bot, seeded_library, tmp_path):
     for number in range(40):
         (tmp_path / f"topic_{number}.txt").write_text(export_text(f"合成{number}", 1, number), encoding="utf-8")
-        subscriptions.subscribe(seeded_library.db, subscriptions.Subscription(1001, f"合成{number}"))
+        state_of(seeded_library).subscribe(Subscription(1001, f"合成{number}"))
     seeded_library.ingest([tmp_path])
     topics = only_message(bot.send(message_update("/subscribe")))
     assert len(buttons(topics)) == 30 and "30 largest of 45 topics" in topics.text

@@ -278,7 +278,9 @@ def test_migrate_brings_a_new_file_up_to_date_once(db_path):
         0,
         "articles: applied Version 1: articles (with their whole body), topic links and the meta counters.\n"
         "articles: applied Version 2: each article records the generation that last wrote it, "
-        "and only its body's length.\n",
+        "and only its body's length.\n"
+        "bot state: applied version 1\n"
+        "bot state: applied version 2\n",
     )
     assert article_count(db_path) == 0, "migrating ingested the seeds"
-    assert CliRunner().invoke(cli, ["migrate", "--db", db_path]).output == "articles: up to date\n"
+    assert CliRunner().invoke(cli, ["migrate", "--db", db_path]).output == "articles: up to date\nbot state: up to date\n"

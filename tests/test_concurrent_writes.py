@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval import Library, store, subscriptions
-from retrieval.subscriptions import Subscription
+from bot.state import Subscription, open_state
+from retrieval import Library, store
 from tests.conftest import REPO
 from tests.exports import export_text
 from tests.test_reliability import SEEDED, article_count, briefbot
@@ -59,11 +59,11 @@ def test_a_thousand_subscribes_from_threads_all_succeed(tmp_path):
     store.open_db(db_path).conn.close()
 
     def subscribe(chat_id: int) -> None:
-        db = store.open_db(db_path)
+        bot_state = open_state(db_path)
         try:
-            subscriptions.subscribe(db, Subscription(chat_id, "稀土"))
+            bot_state.subscribe(Subscription(chat_id, "稀土"))
         finally:
-            db.conn.close()
+            bot_state.close()
 
     with ThreadPoolExecutor(THREADS) as pool:
         list(pool.map(subscribe, range(1, SUBSCRIBERS + 1)))  # re-raises the first failure
@@ -74,17 +74,16 @@ SUBSCRIBER_PROCESS = textwrap.dedent(
     """
     import sys
     from concurrent.futures import ThreadPoolExecutor
-    from retrieval import store, subscriptions
-    from retrieval.subscriptions import Subscription
+    from bot.state import Subscription, open_state
 
     db_path, first, count, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 
     def subscribe(chat_id):
-        db = store.open_db(db_path)
+        bot_state = open_state(db_path)
         try:
-            subscriptions.subscribe(db, Subscription(chat_id, "钕", "weekly"))
+            bot_state.subscribe(Subscription(chat_id, "钕", "weekly"))
         finally:
-            db.conn.close()
+            bot_state.close()
 
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(subscribe, range(first, first + count)))

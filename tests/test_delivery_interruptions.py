@@ -16,9 +16,10 @@ from collections import Counter
 import pytest
 from telegram.error import NetworkError, TelegramError
 
-from bot import schedule
-from retrieval import Library, subscriptions
-from retrieval.subscriptions import Subscription
+from bot import feed, schedule
+from bot.state import Subscription
+from retrieval import Library
+from tests.bot_state import state_of
 from tests.exports import ingest_synthetic, synthetic_titles
 from tests.fake_telegram import FakeTelegramServer
 from tests.loopback import loopback_bot
@@ -42,12 +43,12 @@ def outbox_rows(library: Library) -> int:
 def interrupted_library(seeded_library, tmp_path) -> Library:
     """A chat past its first delivery, 60 new articles, and an outbox message left by a process
     that died mid-send: the bot resumes that delivery as soon as it starts."""
-    db = seeded_library.db
-    subscriptions.subscribe(db, Subscription(CHAT, TOPIC, "daily", "08:00", "en", CHAT))
-    subscriptions.start_cursor(db, CHAT, TOPIC, subscriptions.topic_cursor(db))
+    bot_state = state_of(seeded_library)
+    bot_state.subscribe(Subscription(CHAT, TOPIC, "daily", "08:00", "en", CHAT))
+    bot_state.start_cursor(CHAT, TOPIC, feed.topic_cursor(seeded_library))
     ingest_synthetic(seeded_library, tmp_path, TOPIC, NEW_ARTICLES)
-    [newest] = subscriptions.pending(db, subscriptions.get(db, CHAT, TOPIC))[:1]
-    subscriptions.intend(db, CHAT, TOPIC, [newest.uid], first=False)
+    [newest] = feed.pending(seeded_library, bot_state, bot_state.get(CHAT, TOPIC))[:1]
+    bot_state.intend(CHAT, TOPIC, [newest.uid], first=False)
     return seeded_library
 
 
@@ -102,7 +103,7 @@ def test_a_stop_mid_delivery_is_quick_finishes_the_message_in_flight_and_repeats
         server.api.latency[CHAT] = 2 * SEND_SECONDS  # the messages after the one in flight would take 4 s
         shutdown_seconds = interrupt_second_message(server, interrupted_library, signal.SIGTERM)
         assert len(deliveries_to(server.api)) == 2  # the one in flight finished, no further one started
-        [unfinished] = subscriptions.interrupted(interrupted_library.db)
+        [unfinished] = state_of(interrupted_library).interrupted()
         assert unfinished.uids == ()  # nothing in flight: only "resume at start"
         restart_until_all_delivered(server, interrupted_library)
     assert len(synthetic_titles(deliveries_to(server.api))) == NEW_ARTICLES  # each article exactly once
@@ -116,11 +117,11 @@ def loopback(seeded_library):
 
 
 def deliver(harness, library):
-    return harness.run(schedule.deliver(harness.application.bot, library, CHAT, TOPIC))
+    return harness.run(schedule.deliver(harness.application.bot, library, harness.application.bot_data["state"], CHAT, TOPIC))
 
 
 def test_a_dropped_connection_after_telegram_delivered_repeats_that_one_message_only(loopback, seeded_library, tmp_path):
-    subscriptions.subscribe(seeded_library.db, Subscription(CHAT, TOPIC, "daily", "08:00", "en", CHAT))
+    state_of(seeded_library).subscribe(Subscription(CHAT, TOPIC, "daily", "08:00", "en", CHAT))
     deliver(loopback, seeded_library)
     ingest_synthetic(seeded_library, tmp_path, TOPIC, NEW_ARTICLES)
     loopback.api.calls.clear()
@@ -137,7 +138,7 @@ def test_a_dropped_connection_after_telegram_delivered_repeats_that_one_message_
 
 
 def test_recent_delivered_but_unconfirmed_is_not_sent_again(loopback, seeded_library, tmp_path):
-    subscriptions.subscribe(seeded_library.db, Subscription(CHAT, TOPIC, "daily", "08:00", "en", CHAT))
+    state_of(seeded_library).subscribe(Subscription(CHAT, TOPIC, "daily", "08:00", "en", CHAT))
     loopback.api.dropped_answers = 1
     with pytest.raises(NetworkError):
         deliver(loopback, seeded_library)
@@ -152,7 +153,7 @@ def test_recent_delivered_but_unconfirmed_is_not_sent_again(loopback, seeded_lib
 
 def test_a_scheduled_delivery_cut_by_a_dropped_connection_is_retried_soon(loopback, seeded_library, tmp_path, monkeypatch):
     monkeypatch.setattr(schedule, "RETRY_SECONDS", 0.2)
-    subscriptions.subscribe(seeded_library.db, Subscription(CHAT, TOPIC, "daily", "08:00", "en", CHAT))
+    state_of(seeded_library).subscribe(Subscription(CHAT, TOPIC, "daily", "08:00", "en", CHAT))
     deliver(loopback, seeded_library)
     ingest_synthetic(seeded_library, tmp_path, TOPIC, NEW_ARTICLES)
     loopback.api.calls.clear()
@@ -172,10 +173,10 @@ def test_a_scheduled_delivery_cut_by_a_dropped_connection_is_retried_soon(loopba
 
 
 def test_a_message_telegram_refused_is_not_counted_as_sent(loopback, seeded_library):
-    subscriptions.subscribe(seeded_library.db, Subscription(CHAT, TOPIC, "daily", "08:00", "en", CHAT))
+    state_of(seeded_library).subscribe(Subscription(CHAT, TOPIC, "daily", "08:00", "en", CHAT))
     loopback.api.sends_before_failure = 0  # "Bad Request: message could not be sent"
     with pytest.raises(TelegramError):
         deliver(loopback, seeded_library)
-    assert subscriptions.interrupted(seeded_library.db) == []
+    assert state_of(seeded_library).interrupted() == []
     loopback.api.sends_before_failure = None
     assert deliver(loopback, seeded_library) == 3  # Recent, in full: the refused one never arrived

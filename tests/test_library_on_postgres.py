@@ -62,10 +62,12 @@ def test_migrate_lists_what_it_applied_then_finds_the_database_up_to_date(postgr
     assert (first.exit_code, first.output) == (
         0,
         "articles: applied Version 1: articles (rowid an identity column), topic links in the order they "
-        "were made, and the meta counters.\n",
+        "were made, and the meta counters.\n"
+        "bot state: applied version 1\n"
+        "bot state: applied version 2\n",
     )
     again = CliRunner().invoke(cli, ["migrate", "--db", postgres_url])
-    assert (again.exit_code, again.output) == (0, "articles: up to date\n")
+    assert (again.exit_code, again.output) == (0, "articles: up to date\nbot state: up to date\n")
 
 
 @pytest.mark.parametrize("command", [["migrate"], ["ask", "稀土"], ["backup", "copy.dump"]])

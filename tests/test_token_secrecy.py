@@ -20,7 +20,7 @@ REJECTED = "Error: Telegram rejected the bot token; check TELEGRAM_BOT_TOKEN.\n"
 class RejectingTelegram(FakeTelegram):
     """A Bot API that answers every call as Telegram does for a revoked token."""
 
-    def handle(self, method, params):
+    def handle(self, method, params, token=""):
         self.calls.append(method)
         return self._error(401, "Unauthorized")
 

@@ -73,7 +73,7 @@ def transcript(library: Library) -> str:
         tap(at, "08:00")
         say("/subscribe 钕 weekly 25:00")
         calls_before = len(bot.api.calls)
-        bot.run(schedule.deliver(bot.application.bot, library, READER["id"], "钕"))
+        bot.run(schedule.deliver(bot.application.bot, library, bot.application.bot_data["state"], READER["id"], "钕"))
         parts.append(exchange("(08:00 next day: the first scheduled delivery)", bot.api.calls[calls_before:]))
     return "\n\n".join(parts)
 
