@@ -1,6 +1,7 @@
 """Workers on one PostgreSQL database, each with its own index (as on separate hosts): an
 article ingested through one is answered by another within two seconds, the other worker
-indexing just what it lacks. And on SQLite, two processes sharing one index folder."""
+indexing just what it lacks; shown for two bot workers behind their webhooks, and for two
+library processes (and on SQLite, two processes sharing one index folder)."""
 
 from __future__ import annotations
 
@@ -63,3 +64,35 @@ def test_an_article_ingested_through_one_worker_is_answered_by_another_within_tw
     finally:
         answering.stdin.close()
         answering.wait(timeout=30)
+
+
+def test_an_export_uploaded_to_one_webhook_worker_is_answered_by_another_within_two_seconds(postgres_url, tmp_path):
+    """Two bot workers (the image's command) on one PostgreSQL database, each with its own index
+    as on two hosts: an owner uploads an export to the first, a user asks the second."""
+    from tests.fake_telegram import FakeTelegramServer, document_update, message_update, user
+    from tests.test_bot_e2e import free_port, start_webhook_bot, stop, wait_for
+    from tests.test_operations import SECRET, post_update
+
+    owner, asker = user(4242), user(5151)
+    settings = {"BRIEFBOT_WEBHOOK_SECRET": SECRET, "BRIEFBOT_ADMINS": str(owner["id"])}
+    ports = [free_port(), free_port()]
+    with FakeTelegramServer() as server:
+        server.api.files["f1"] = export_text("合成", 3, first=7770).encode()
+        workers = [
+            start_webhook_bot(server, postgres_url, port, XDG_DATA_HOME=str(tmp_path / f"host-{n}"), **settings)
+            for n, port in enumerate(ports)
+        ]
+        try:
+            wait_for(lambda: len(server.api.sent("setWebhook")) == 2, timeout=60, process=workers[1])
+            assert post_update(f"http://127.0.0.1:{ports[0]}/hook", document_update("f1", "new.txt", "/ingest", sender=owner)) == 200
+            wait_for(lambda: [c for c in server.api.sent("sendMessage") if c.chat_id == owner["id"]], timeout=60, process=workers[0])
+            started = time.perf_counter()
+            assert post_update(f"http://127.0.0.1:{ports[1]}/hook", message_update("item7771", sender=asker)) == 200
+            reply = wait_for(
+                lambda: [c for c in server.api.sent("sendMessage") if c.chat_id == asker["id"]], timeout=30, process=workers[1]
+            )
+            elapsed = time.perf_counter() - started
+        finally:
+            logs = [stop(worker) for worker in workers]
+    assert "合成标题 7771 稀土" in reply[0].text, logs[1][-2000:]
+    assert elapsed < WITHIN_SECONDS, f"the other worker answered after {elapsed:.2f} s"
