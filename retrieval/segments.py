@@ -426,7 +426,7 @@ def add_changes(
         manifest = Manifest(0, tokenizer_version, uuid.uuid4().hex, next_segment=manifest.next_segment if manifest else 1)
         base = Index([], Vocabulary(manifest.vocabulary_id), 0, tokenizer_version)
     dead = {name: list(rowids) for name, rowids in manifest.dead.items()}
-    new_segments = []
+    written = _Written(folder, manifest)
     builder = SegmentBuilder(base.vocabulary, tokenize)
     documents, tokens = base.documents, base.total_length()
     changes = changes_since(base.generation)
@@ -438,20 +438,19 @@ def add_changes(
             documents -= 1  # its length stays in the average until a merge
         builder.add_tokens(rowid, title, bullets)
         if len(builder) >= SEGMENT_DOCUMENTS:
-            documents, tokens = _flush(builder, manifest, new_segments, documents, tokens)
+            documents, tokens = written.add(builder, documents, tokens)
             builder = SegmentBuilder(base.vocabulary, tokenize)
     if len(builder):
-        _flush(builder, manifest, new_segments, documents, tokens)
-    segments = base.segments + new_segments
-    view = Index(segments, base.vocabulary, generation, tokenizer_version, dead)
+        written.add(builder, documents, tokens)
+    view = Index(base.segments + written.segments, base.vocabulary, generation, tokenizer_version, dead)
     try:
-        entries = [save_segment(folder, segment) for segment in new_segments]
-        manifest.segments = manifest.segments + entries if base.segments else entries
+        if written.error is not None:
+            raise written.error
+        manifest.segments = manifest.segments + written.entries if base.segments else written.entries
         manifest.generation, manifest.dead = generation, {k: v for k, v in dead.items() if v}
         manifest.write(folder)
     except OSError as error:
-        for segment in new_segments:
-            shutil.rmtree(folder / segment.name, ignore_errors=True)
+        written.remove()
         return Update(view, False, not base.segments, error)
     view = _merge_small(folder, manifest, view)
     remove_unnamed(folder, manifest)
@@ -508,11 +507,35 @@ def _tokenize_batch(batch: list[tuple[int, str, tuple[str, ...]]]) -> list[tuple
     return [(rowid, tokenize(title), [tokenize(bullet) for bullet in bullets]) for rowid, title, bullets in batch]
 
 
-def _flush(builder: SegmentBuilder, manifest: Manifest, into: list[Segment], documents: int, tokens: int) -> tuple[int, int]:
-    documents += len(builder)
-    tokens += builder.token_count()
-    into.append(builder.finish(manifest.new_segment_name(), tokens / max(documents, 1) or 1.0))
-    return documents, tokens
+class _Written:
+    """The segments an update makes, each saved as soon as it is full and read back from disk,
+    so a build holds one segment's arrays in memory at a time. After the disk refuses one, the
+    rest stay in memory (the caller serves them and saves nothing)."""
+
+    def __init__(self, folder: Path, manifest: Manifest) -> None:
+        self.folder, self.manifest = folder, manifest
+        self.segments: list[Segment] = []
+        self.entries: list[dict] = []
+        self.error: OSError | None = None
+
+    def add(self, builder: SegmentBuilder, documents: int, tokens: int) -> tuple[int, int]:
+        """Finish the builder's segment (weights with the average length including it) and save it."""
+        documents += len(builder)
+        tokens += builder.token_count()
+        segment = builder.finish(self.manifest.new_segment_name(), tokens / max(documents, 1) or 1.0)
+        if self.error is None:
+            try:
+                entry = save_segment(self.folder, segment)
+                segment = load_segment(self.folder, entry)
+                self.entries.append(entry)
+            except OSError as error:
+                self.error = error
+        self.segments.append(segment)
+        return documents, tokens
+
+    def remove(self) -> None:
+        for entry in self.entries:
+            shutil.rmtree(self.folder / entry["name"], ignore_errors=True)
 
 
 def merge_plan(sizes: list[int]) -> tuple[int, int] | None:
