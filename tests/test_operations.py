@@ -133,11 +133,11 @@ def test_questions_and_abstentions_are_counted_per_application(app, seeded_libra
 def test_deliveries_sent_and_failed_and_telegram_errors_by_code(app, seeded_library):
     app.send(message_update("/subscribe 钕 daily 09:00"))
     job_queue = app.application.job_queue
-    assert app.run(schedule.deliver(app.application.bot, seeded_library, 1001, "钕", job_queue)) == 3
+    assert app.run(schedule.deliver(app.application.bot, seeded_library, app.application.bot_data["state"], 1001, "钕", job_queue)) == 3
     assert metric(app, "briefbot_deliveries_sent_total") == 1
     app.send(message_update("/subscribe 钕 daily 09:00", sender=user(1002)))
     app.api.blocked.add(1002)
-    assert app.run(schedule.deliver(app.application.bot, seeded_library, 1002, "钕", job_queue)) is None
+    assert app.run(schedule.deliver(app.application.bot, seeded_library, app.application.bot_data["state"], 1002, "钕", job_queue)) is None
     assert metric(app, "briefbot_deliveries_failed_total") == 1
     assert metric(app, "briefbot_telegram_errors_total", code="403", kind="Forbidden") == 1
 
