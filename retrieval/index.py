@@ -132,7 +132,7 @@ class Segment:
 
     def postings(self, token_id: int) -> tuple[np.ndarray, np.ndarray]:
         """Local positions of the documents holding a term, and its tf part in each."""
-        at = int(np.searchsorted(self.terms, token_id))
+        at = int(np.searchsorted(self.terms, self.terms.dtype.type(token_id)))  # same dtype: no copy of terms
         if at == len(self.terms) or self.terms[at] != token_id:
             return _NO_DOCS, _NO_WEIGHTS
         start, end = self.term_starts[at], self.term_starts[at + 1]
