@@ -76,34 +76,27 @@ def postgres_url(postgres_server) -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def store_target(request, tmp_path) -> str:
-    """A fresh, empty database on each backend: a SQLite file's path, a PostgreSQL URL."""
+def database_location(request, tmp_path) -> str:
+    """A fresh, empty database on each backend in turn: a SQLite file's path, a PostgreSQL URL.
+    The same specification runs on both."""
     if request.param == "sqlite":
-        return str(tmp_path / "store.db")
+        return str(tmp_path / "briefbot.db")
     return request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture
-def article_store(store_target) -> store.ArticleStore:
+def article_store(database_location) -> store.ArticleStore:
     """An open article store on each backend, its migrations applied, nothing saved."""
-    opened = store.open_store(store_target)
+    opened = store.open_store(database_location)
     yield opened
     opened.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def state_location(request, tmp_path) -> str:
-    """Where a bot state lives: a SQLite file, or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        return str(tmp_path / "state.db")
-    return request.getfixturevalue("postgres_url")
-
-
 @pytest.fixture
-def bot_state(state_location):
-    """The bot's state, migrated, on each backend in turn: the same specification holds for both."""
+def bot_state(database_location):
+    """The bot's state, migrated, on each backend in turn."""
     from bot.state import open_state
 
-    opened = open_state(state_location)
+    opened = open_state(database_location)
     yield opened
     opened.close()

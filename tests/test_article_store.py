@@ -222,22 +222,22 @@ def backend_migrations(target: str) -> int:
     return len(store.MIGRATIONS)
 
 
-def test_opening_applies_each_migration_once(store_target):
-    first = store.open_store(store_target)
-    assert len(first.migrations_applied) == first.schema_version() == backend_migrations(store_target)
-    second = store.open_store(store_target)
-    assert second.migrations_applied == [] and second.schema_version() == backend_migrations(store_target)
+def test_opening_applies_each_migration_once(database_location):
+    first = store.open_store(database_location)
+    assert len(first.migrations_applied) == first.schema_version() == backend_migrations(database_location)
+    second = store.open_store(database_location)
+    assert second.migrations_applied == [] and second.schema_version() == backend_migrations(database_location)
     first.close()
     second.close()
 
 
-def test_workers_starting_at_once_apply_each_migration_once(store_target):
+def test_workers_starting_at_once_apply_each_migration_once(database_location):
     workers = [
-        subprocess.Popen([sys.executable, "-c", OPEN_AND_COUNT, store_target], cwd=REPO, stdout=subprocess.PIPE, text=True)
+        subprocess.Popen([sys.executable, "-c", OPEN_AND_COUNT, database_location], cwd=REPO, stdout=subprocess.PIPE, text=True)
         for _ in range(3)
     ]
     applied = sorted(int(worker.communicate(timeout=60)[0]) for worker in workers)
-    assert applied == [0, 0, backend_migrations(store_target)]
+    assert applied == [0, 0, backend_migrations(database_location)]
 
 
 # --- Backup --------------------------------------------------------------------------------

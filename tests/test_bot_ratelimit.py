@@ -4,8 +4,8 @@ from bot.ratelimit import RequestLimiter
 from bot.state import Verdict, open_state
 
 
-def test_two_workers_share_one_budget(state_location):
-    first_worker, second_worker = open_state(state_location), open_state(state_location)
+def test_two_workers_share_one_budget(database_location):
+    first_worker, second_worker = open_state(database_location), open_state(database_location)
     try:
         limiters = [RequestLimiter(first_worker, limit=3, window=60), RequestLimiter(second_worker, limit=3, window=60)]
         verdicts = [limiters[n % 2].check(1, float(n)) for n in range(5)]

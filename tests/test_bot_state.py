@@ -23,9 +23,9 @@ from bot.state import (
 )
 
 
-def test_subscriptions_survive_reopening(bot_state, state_location):
+def test_subscriptions_survive_reopening(bot_state, database_location):
     bot_state.subscribe(Subscription(5, "稀土", "weekly", "07:00", "zh", 5))
-    reopened = open_state(state_location)
+    reopened = open_state(database_location)
     try:
         assert reopened.active() == [Subscription(5, "稀土", "weekly", "07:00", "zh", 5)]
     finally:
@@ -146,8 +146,8 @@ def test_a_claim_excludes_others_until_released(bot_state):
     assert bot_state.claim(5, "钕") is not None
 
 
-def test_an_expired_claim_is_taken_over_and_its_holder_learns_it(bot_state, state_location):
-    dying_worker = connect_state(state_location, lease_seconds=0.05)
+def test_an_expired_claim_is_taken_over_and_its_holder_learns_it(bot_state, database_location):
+    dying_worker = connect_state(database_location, lease_seconds=0.05)
     try:
         abandoned = dying_worker.claim(5, "钕")
         threading.Event().wait(0.1)
@@ -160,9 +160,9 @@ def test_an_expired_claim_is_taken_over_and_its_holder_learns_it(bot_state, stat
         dying_worker.close()
 
 
-def test_a_claim_whose_holder_died_on_this_host_is_taken_at_once(bot_state, state_location):
+def test_a_claim_whose_holder_died_on_this_host_is_taken_at_once(bot_state, database_location):
     dead_worker = subprocess.run(
-        [sys.executable, "-c", f"from bot.state import open_state; open_state({state_location!r}).claim(5, '钕')"],
+        [sys.executable, "-c", f"from bot.state import open_state; open_state({database_location!r}).claim(5, '钕')"],
         cwd=Path(__file__).resolve().parent.parent,
         capture_output=True,
         text=True,
@@ -174,8 +174,8 @@ def test_a_claim_whose_holder_died_on_this_host_is_taken_at_once(bot_state, stat
     assert bot_state.abandoned() == []
 
 
-def test_abandoned_deliveries_are_expired_claims_and_unclaimed_outbox_messages(bot_state, state_location):
-    dying_worker = connect_state(state_location, lease_seconds=0.05)
+def test_abandoned_deliveries_are_expired_claims_and_unclaimed_outbox_messages(bot_state, database_location):
+    dying_worker = connect_state(database_location, lease_seconds=0.05)
     try:
         dying_worker.claim(5, "钕")
         live = bot_state.claim(6, "钕")
@@ -225,8 +225,8 @@ def test_request_limit_one_notice_then_silence_until_the_window_passes(bot_state
     assert check(1, 62) is Verdict.ALLOW
 
 
-def test_request_counts_are_shared_by_every_connection(bot_state, state_location):
-    other_worker = open_state(state_location)
+def test_request_counts_are_shared_by_every_connection(bot_state, database_location):
+    other_worker = open_state(database_location)
     try:
         verdicts = [(bot_state, other_worker)[n % 2].count_request(9, 100.0 + n, 4, 60) for n in range(6)]
     finally:
@@ -234,18 +234,18 @@ def test_request_counts_are_shared_by_every_connection(bot_state, state_location
     assert verdicts == [Verdict.ALLOW] * 4 + [Verdict.NOTIFY, Verdict.SILENT]
 
 
-def test_migrations_apply_once_and_report_what_they_did(state_location):
-    assert migrate(state_location) == 2
-    assert migrate(state_location) == 0
-    opened = open_state(state_location)
+def test_migrations_apply_once_and_report_what_they_did(database_location):
+    assert migrate(database_location) == 2
+    assert migrate(database_location) == 0
+    opened = open_state(database_location)
     try:
         assert opened.schema_version() == 2
     finally:
         opened.close()
 
 
-def test_workers_starting_together_migrate_once(state_location):
-    assert sorted(together(4, lambda: migrate(state_location))) == [0, 0, 0, 2]
+def test_workers_starting_together_migrate_once(database_location):
+    assert sorted(together(4, lambda: migrate(database_location))) == [0, 0, 0, 2]
 
 
 def test_a_database_from_before_versions_keeps_its_subscriptions(tmp_path):
