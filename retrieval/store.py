@@ -178,7 +178,10 @@ def between_clauses(
     if end:
         clauses.append(f"a.day <= {mark}")
         params.append(day(end))
-    if topic:
+    if topic and clauses:  # a window: its days' rows, each looked up in the topic (a big topic is not listed whole)
+        clauses.append(f"EXISTS (SELECT 1 FROM article_topics t WHERE t.uid = a.uid AND t.topic = {mark})")
+        params.append(topic)
+    elif topic:  # no window: the topic's rows, looked up (a small topic is not found by scanning everything)
         clauses.append(f"a.uid IN (SELECT uid FROM article_topics WHERE topic = {mark})")
         params.append(topic)
     return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params
