@@ -42,18 +42,6 @@ class BulletIds:
         return self.ids[start : start + int(self.lengths[bullet])]
 
 
-def bullet_scores(articles: Sequence[BulletIds], term_weights: np.ndarray, average_length: float) -> list[np.ndarray]:
-    """BM25 of each passage against the question, article by article, with the corpus-wide idf
-    and average passage length (so passages of different articles compare); `term_weights`
-    is Index.term_weights."""
-    per_article = [len(bullets.lengths) for bullets in articles]
-    if not sum(per_article):
-        return [np.zeros(count) for count in per_article]
-    ids = np.concatenate([bullets.ids for bullets in articles])
-    lengths = np.concatenate([bullets.lengths for bullets in articles])
-    return np.split(passage_scores(ids, lengths, term_weights, average_length), np.cumsum(per_article)[:-1])
-
-
 def passage_scores(ids: np.ndarray, lengths: np.ndarray, term_weights: np.ndarray, average_length: float) -> np.ndarray:
     """BM25 of passages given as their token ids in a row and each one's length."""
     ids = ids.astype(np.int64, copy=False)
@@ -67,7 +55,7 @@ def passage_scores(ids: np.ndarray, lengths: np.ndarray, term_weights: np.ndarra
 
 
 def choose(article: Article, terms: BulletIds, scores: np.ndarray, limit: int, wants: Wants) -> tuple[str, ...]:
-    """Up to `limit` bullets by score (`bullet_scores`), best first, each within KEEP_SHARE of
+    """Up to `limit` bullets by score (`passage_scores`), best first, each within KEEP_SHARE of
     the best and unlike those chosen; the opening bullet when none matches. Bullets that give
     what the question wants count more: a figure (of the asked kind), the asked direction."""
     scores = np.array(

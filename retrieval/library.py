@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import logging
 import sqlite3
 import threading
@@ -30,7 +29,6 @@ from .tokenize import Tokenizer
 
 ProgressCallback = Callable[[Path], None]
 T = TypeVar("T")
-SWAP_RACES = (errno.ENOENT, errno.ENOTEMPTY, errno.EEXIST)  # another process saving at the same moment
 INLINE_CATCH_UP = 200  # a question indexes at most this many missing articles itself, else a thread does
 logger = logging.getLogger(__name__)
 
@@ -189,14 +187,14 @@ class Library:
         if update.rebuilt:
             self._built_here = update.index
         if update.error is not None:
-            if update.error.errno not in SWAP_RACES and not self._save_failed:
+            if not self._save_failed:
                 logger.warning(
                     "cannot save the search index to %s (%s); serving it from memory, "
                     "and every new process will rebuild it",
                     self.index_folder,
                     update.error,
                 )
-            self._save_failed = self._save_failed or update.error.errno not in SWAP_RACES
+            self._save_failed = True
         else:
             self._save_failed = False
         return update.index

@@ -197,12 +197,6 @@ class OnDisk:
         run_ends = ends[np.concatenate((breaks - 1, [len(ends) - 1]))]
         return np.concatenate([self._read(int(a), int(b)) for a, b in zip(run_starts, run_ends)])
 
-    def min(self):  # whole-file checks, as on an array (a large file is not checked whole on load)
-        return self[:].min()
-
-    def max(self):
-        return self[:].max()
-
 
 ON_DISK = ("docs", "weights", "bullet_token_ids")  # the large arrays questions read a little of
 
@@ -328,6 +322,8 @@ def load_index(folder: Path, previous: Index | None = None) -> Index | None:
     manifest = Manifest.read(folder)
     if manifest is None:
         return None
+    if previous is not None and _describes(manifest, previous):
+        return previous  # nothing new: no view is built again on each look while a writer works
     known = {s.name: s for s in previous.segments} if previous is not None else {}
     try:
         segments = [
@@ -340,6 +336,15 @@ def load_index(folder: Path, previous: Index | None = None) -> Index | None:
         raise DamagedIndex(f"unreadable: {error}") from None
     vocabulary = _vocabulary(manifest, segments, previous)
     return Index(segments, vocabulary, manifest.generation, manifest.tokenizer, _dead(manifest))
+
+
+def _describes(manifest: Manifest, view: Index) -> bool:
+    """Whether `view` is what the manifest names: its generation, tokenizer and segments."""
+    return (
+        manifest.generation == view.generation
+        and manifest.tokenizer == view.tokenizer_version
+        and [entry["name"] for entry in manifest.segments] == [segment.name for segment in view.segments]
+    )
 
 
 def _dead(manifest: Manifest) -> dict[str, np.ndarray]:
