@@ -27,7 +27,6 @@ from .models import Article
 from .tokenize import has_cjk
 
 K1, B = 1.2, 0.75
-NEARBY_WEIGHTS = 4096  # weights this close together are read as one span
 UNKNOWN_KIND, NOT_A_TERM, NOT_CHINESE, CHINESE = -1, 0, 1, 2
 
 Tokenize = Callable[[str], list[str]]
@@ -138,26 +137,6 @@ class Segment:
             return _NO_DOCS, _NO_WEIGHTS
         start, end = self.term_starts[at], self.term_starts[at + 1]
         return self.docs[start:end], self.weights[start:end]
-
-    def scores_at(self, token_id: int, positions: np.ndarray) -> np.ndarray:
-        """A term's tf part in each document at local `positions` (ascending), 0 where the
-        document lacks it: the term's document list is searched, and only the weights found
-        are read."""
-        found = np.zeros(len(positions), dtype=np.float32)
-        at = int(np.searchsorted(self.terms, self.terms.dtype.type(token_id)))
-        if at == len(self.terms) or self.terms[at] != token_id or not len(positions):
-            return found
-        start, end = int(self.term_starts[at]), int(self.term_starts[at + 1])
-        docs = self.docs[start:end]
-        where = np.minimum(np.searchsorted(docs, positions.astype(docs.dtype)), len(docs) - 1)
-        hit = docs[where] == positions
-        if hit.any():
-            offsets = where[hit] + start
-            if offsets[-1] - offsets[0] < NEARBY_WEIGHTS:  # one read of the span beats many small ones
-                found[hit] = self.weights[offsets[0] : offsets[-1] + 1][offsets - offsets[0]]
-            else:
-                found[hit] = take_ranges(self.weights, offsets, offsets + 1)
-        return found
 
     def document_terms(self, positions: np.ndarray) -> np.ndarray:
         """The distinct term ids of each document at local `positions`, once per document."""
@@ -525,25 +504,6 @@ class Index:
         if len(positions) == 1:
             return positions[0], scores[0] * idf
         return np.concatenate(positions), np.concatenate(scores) * idf
-
-    def scores_at(self, token_id: int, positions: np.ndarray) -> np.ndarray:
-        """A term's score in each live document at `positions` (ascending), 0 where the
-        document lacks it: for a few documents, without reading the term's whole postings."""
-        scores = np.zeros(len(positions), dtype=np.float32)
-        if token_id >= self.vocabulary_size or not len(positions):
-            return scores
-        bounds = np.searchsorted(positions, np.append(self.bases, self.size))
-        for number, segment in enumerate(self.segments):
-            first, last = bounds[number], bounds[number + 1]
-            if first == last:
-                continue
-            local = positions[first:last] - self.bases[number]
-            found = segment.scores_at(token_id, local)
-            mask = self._live_masks.get(number)
-            if mask is not None:
-                found[~mask[local]] = 0
-            scores[first:last] = found
-        return scores * np.float32(self.idfs()[token_id])
 
     def max_impacts(self) -> np.ndarray:
         """The highest score each vocabulary id gives any document."""

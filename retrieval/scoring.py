@@ -142,23 +142,19 @@ def _with_deferred_terms(
     index: Index, postings: Postings, partial: np.ndarray, pool: np.ndarray, terms: Mapping[int, float], deferred: set[int]
 ) -> np.ndarray:
     """The full scores of the documents at `pool`: each deferred term's score looked up by
-    binary search (only the weights found are read), or, for a pool that is large next to
-    its posting list, by spreading the postings out."""
-    order = np.argsort(pool)
-    ascending = pool[order]
-    totals = partial[ascending]
+    binary search, or, for a pool that is large next to its posting list, by spreading it out."""
+    totals = partial[pool]
     for token_id in deferred:
-        if len(pool) * SEARCH_COST < index.frequency(token_id):
-            found = index.scores_at(token_id, ascending)
+        positions, scores = postings(token_id)
+        if len(pool) * SEARCH_COST < len(positions):
+            at = np.minimum(np.searchsorted(positions, pool.astype(positions.dtype)), len(positions) - 1)
+            found = np.where(positions[at] == pool, scores[at], np.float32(0))
         else:
-            positions, scores = postings(token_id)
             spread = np.zeros(index.size, dtype=np.float32)
             spread[positions] = scores
-            found = spread[ascending]
+            found = spread[pool]
         totals = totals + terms[token_id] * found
-    unsorted = np.empty_like(totals)
-    unsorted[order] = totals
-    return unsorted
+    return totals
 
 
 def _dense(postings: Postings, size: int, terms: Mapping[int, float], allowed: np.ndarray | None) -> np.ndarray:

@@ -105,33 +105,3 @@ def test_top_documents_of_unknown_or_empty_questions_is_empty(synthetic_index):
     assert top_documents(synthetic_index, {"nosuchtokenanywhere": 1.0}, 5) == []
     assert top_documents(synthetic_index, {"rare": 1.0}, 0) == []
 
-
-@pytest.mark.parametrize("tombstoned", [False, True], ids=["all-live", "some-tombstoned"])
-@pytest.mark.parametrize("read_from_disk", [False, True], ids=["in-memory", "read-from-disk"])
-def test_a_terms_scores_at_a_few_documents_are_its_postings_there(
-    synthetic_index, tombstoned, read_from_disk, tmp_path, monkeypatch
-):
-    """What the deferred terms' lookup reads (the weights found, not the whole list) agrees
-    with the postings, document by document, across segments, tombstones and arrays read
-    from disk a piece at a time."""
-    from retrieval import index as index_module, segments as saved
-    from retrieval.index import Index
-
-    index = synthetic_index
-    parts = index.segments
-    if read_from_disk:
-        monkeypatch.setattr(saved, "FULLY_CHECKED_BYTES", 0)
-        monkeypatch.setattr(index_module, "NEARBY_WEIGHTS", 1)  # each weight found read on its own
-        parts = [saved.load_segment(tmp_path, saved.save_segment(tmp_path, segment)) for segment in parts]
-        assert isinstance(parts[0].weights, saved.OnDisk)
-    dead = {segment.name: segment.rowids[::7] for segment in parts} if tombstoned else None
-    index = Index(parts, index.vocabulary, index.generation, index.tokenizer_version, dead)
-    rng = np.random.default_rng(5)
-    for word in ("rare", "earth", *index.words(rng.choice(index.vocabulary_size, 40, replace=False))):
-        token_id = index.token_id(word)
-        positions, scores = index.postings(token_id)
-        everywhere = np.zeros(index.size, dtype=np.float32)
-        everywhere[positions] = scores
-        asked = np.sort(rng.choice(index.size, 60, replace=False))
-        asked = np.union1d(asked, positions[:5])  # some that surely hold it
-        assert index.scores_at(token_id, asked).tolist() == pytest.approx(everywhere[asked].tolist())
