@@ -104,4 +104,3 @@ def test_top_documents_of_unknown_or_empty_questions_is_empty(synthetic_index):
     assert top_documents(synthetic_index, {}, 5) == []
     assert top_documents(synthetic_index, {"nosuchtokenanywhere": 1.0}, 5) == []
     assert top_documents(synthetic_index, {"rare": 1.0}, 0) == []
-
