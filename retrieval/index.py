@@ -17,7 +17,9 @@ arithmetic, `segments.py` reads and writes them.
 
 from __future__ import annotations
 
+import threading
 from array import array
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -27,6 +29,8 @@ from .models import Article
 from .tokenize import has_cjk
 
 K1, B = 1.2, 0.75
+CACHED_POSTINGS_BYTES = 24 << 20  # the longest posting lists recent questions read, kept in memory
+CACHED_POSTINGS_MIN = 4096  # shorter lists are read again: cheap, and too many to keep
 UNKNOWN_KIND, NOT_A_TERM, NOT_CHINESE, CHINESE = -1, 0, 1, 2
 
 Tokenize = Callable[[str], list[str]]
@@ -353,6 +357,9 @@ class Index:
         self._kinds: np.ndarray | None = None
         self._max_impacts: np.ndarray | None = None
         self._english: dict[tuple[str, int], list[str]] | None = None
+        self._cached: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()  # least recent first
+        self._cached_bytes = 0
+        self._cache_lock = threading.Lock()
 
     def _tombstone_masks(self) -> dict[int, np.ndarray]:
         masks = {}
@@ -486,7 +493,29 @@ class Index:
     # --- scores --------------------------------------------------------------------
 
     def postings(self, token_id: int) -> tuple[np.ndarray, np.ndarray]:
-        """The positions of the live documents holding a term (ascending) and its score in each."""
+        """The positions of the live documents holding a term (ascending) and its score in each.
+        The longest lists recent questions read are kept (common words recur in most questions),
+        within CACHED_POSTINGS_BYTES; the view is immutable, so they never go stale."""
+        with self._cache_lock:
+            found = self._cached.get(token_id)
+            if found is not None:
+                self._cached.move_to_end(token_id)
+                return found
+        found = self._read_postings(token_id)
+        size = found[0].nbytes + found[1].nbytes
+        if len(found[0]) >= CACHED_POSTINGS_MIN and size <= CACHED_POSTINGS_BYTES // 4:
+            with self._cache_lock:
+                if token_id not in self._cached:
+                    for array in found:
+                        array.flags.writeable = False  # shared by every question that reads the term
+                    self._cached[token_id] = found
+                    self._cached_bytes += size
+                while self._cached_bytes > CACHED_POSTINGS_BYTES:
+                    _, (positions, scores) = self._cached.popitem(last=False)
+                    self._cached_bytes -= positions.nbytes + scores.nbytes
+        return found
+
+    def _read_postings(self, token_id: int) -> tuple[np.ndarray, np.ndarray]:
         idf = np.float32(self.idfs()[token_id]) if token_id < self.vocabulary_size else np.float32(0)
         positions, scores = [], []
         for number, segment in enumerate(self.segments):

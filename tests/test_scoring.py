@@ -104,3 +104,21 @@ def test_top_documents_of_unknown_or_empty_questions_is_empty(synthetic_index):
     assert top_documents(synthetic_index, {}, 5) == []
     assert top_documents(synthetic_index, {"nosuchtokenanywhere": 1.0}, 5) == []
     assert top_documents(synthetic_index, {"rare": 1.0}, 0) == []
+
+
+def test_posting_lists_kept_between_questions_stay_within_their_budget_and_equal_a_fresh_read(
+    synthetic_index, monkeypatch
+):
+    from retrieval import index as index_module
+
+    monkeypatch.setattr(index_module, "CACHED_POSTINGS_MIN", 1)
+    monkeypatch.setattr(index_module, "CACHED_POSTINGS_BYTES", 64 << 10)
+    index = index_module.Index(synthetic_index.segments, synthetic_index.vocabulary, 1, "t")
+    words = index.words(range(index.vocabulary_size))[:3000]
+    for word in words * 2:  # the second round mixes kept lists and lists read again
+        token_id = index.token_id(word)
+        positions, scores = index.postings(token_id)
+        fresh = index._read_postings(token_id)
+        assert positions.tolist() == fresh[0].tolist() and scores.tolist() == fresh[1].tolist()
+        assert index._cached_bytes <= 64 << 10
+    assert index._cached  # long lists were kept
