@@ -42,16 +42,22 @@ class BulletIds:
         return self.ids[start : start + int(self.lengths[bullet])]
 
 
-def passage_scores(ids: np.ndarray, lengths: np.ndarray, term_weights: np.ndarray, average_length: float) -> np.ndarray:
-    """BM25 of passages given as their token ids in a row and each one's length."""
-    ids = ids.astype(np.int64, copy=False)
+def passage_scores(
+    ids: np.ndarray, lengths: np.ndarray, term_weights: tuple[np.ndarray, np.ndarray], average_length: float
+) -> np.ndarray:
+    """BM25 of passages given as their token ids in a row and each one's length, for the
+    question's (ascending vocabulary ids, weight x idf) from `Index.term_weights`."""
+    asked_ids, asked_weights = term_weights
+    if not len(asked_ids) or not len(ids):
+        return np.zeros(len(lengths))
+    at = np.minimum(np.searchsorted(asked_ids, ids), len(asked_ids) - 1)
+    asked = asked_ids[at] == ids
     bullet_of = np.repeat(np.arange(len(lengths)), lengths)
-    width = len(term_weights)
-    asked = term_weights[np.minimum(ids, width - 1)] > 0
-    pairs, counts = np.unique(bullet_of[asked] * width + ids[asked], return_counts=True)
-    bullet, token = np.divmod(pairs, width)
+    width = len(asked_ids)
+    pairs, counts = np.unique(bullet_of[asked] * width + at[asked], return_counts=True)
+    bullet, term = np.divmod(pairs, width)
     norm = K1 * (1 - B + B * lengths[bullet] / average_length)
-    return np.bincount(bullet, term_weights[token] * counts / (counts + norm), minlength=len(lengths))
+    return np.bincount(bullet, asked_weights[term] * counts / (counts + norm), minlength=len(lengths))
 
 
 def choose(article: Article, terms: BulletIds, scores: np.ndarray, limit: int, wants: Wants) -> tuple[str, ...]:

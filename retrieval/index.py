@@ -457,16 +457,17 @@ class Index:
         token_id = self.token_id(token)
         return 0.0 if token_id is None else float(self.idfs()[token_id])
 
-    def term_weights(self, weights: Mapping[str, float]) -> np.ndarray:
-        """Weight x idf of each question token by vocabulary id, plus a last slot of 0
-        where ids past the vocabulary (tokens the index never saw) land."""
-        dense = np.zeros(self.vocabulary_size + 1)
+    def term_weights(self, weights: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        """The vocabulary ids of the question tokens the index knows (ascending) and each one's
+        weight x idf, those above 0 only: a few entries, however large the vocabulary."""
         idfs = self.idfs() if self.vocabulary_size else None
-        for token, weight in weights.items():
-            token_id = self.token_id(token)
-            if token_id is not None:
-                dense[token_id] = weight * idfs[token_id]
-        return dense
+        pairs = sorted(
+            (token_id, weight * float(idfs[token_id]))
+            for token_id, weight in ((self.token_id(token), weight) for token, weight in weights.items())
+            if token_id is not None
+        )
+        pairs = [(token_id, value) for token_id, value in pairs if value > 0]
+        return np.array([t for t, _ in pairs], dtype=np.int64), np.array([v for _, v in pairs], dtype=float)
 
     def word_kinds(self, ids: np.ndarray) -> np.ndarray:
         """CHINESE, NOT_CHINESE or NOT_A_TERM (numbers, single characters) for each
