@@ -29,7 +29,8 @@ from .models import Article
 from .tokenize import has_cjk
 
 K1, B = 1.2, 0.75
-CACHED_POSTINGS_BYTES = 24 << 20  # the longest posting lists recent questions read, kept in memory
+CACHED_POSTINGS_BYTES = 24 << 20  # the longest posting lists recent questions read, kept in memory ...
+CACHED_POSTINGS_PER_DOCUMENT = 64  # ... or this many bytes a document, if more (64 MB at 1M articles)
 CACHED_POSTINGS_MIN = 4096  # shorter lists are read again: cheap, and too many to keep
 UNKNOWN_KIND, NOT_A_TERM, NOT_CHINESE, CHINESE = -1, 0, 1, 2
 
@@ -359,6 +360,7 @@ class Index:
         self._english: dict[tuple[str, int], list[str]] | None = None
         self._cached: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()  # least recent first
         self._cached_bytes = 0
+        self._cache_budget = max(CACHED_POSTINGS_BYTES, CACHED_POSTINGS_PER_DOCUMENT * self.size)
         self._cache_lock = threading.Lock()
 
     def _tombstone_masks(self) -> dict[int, np.ndarray]:
@@ -496,7 +498,7 @@ class Index:
     def postings(self, token_id: int) -> tuple[np.ndarray, np.ndarray]:
         """The positions of the live documents holding a term (ascending) and its score in each.
         The longest lists recent questions read are kept (common words recur in most questions),
-        within CACHED_POSTINGS_BYTES; the view is immutable, so they never go stale."""
+        within a budget; the view is immutable, so they never go stale."""
         with self._cache_lock:
             found = self._cached.get(token_id)
             if found is not None:
@@ -504,14 +506,14 @@ class Index:
                 return found
         found = self._read_postings(token_id)
         size = found[0].nbytes + found[1].nbytes
-        if len(found[0]) >= CACHED_POSTINGS_MIN and size <= CACHED_POSTINGS_BYTES // 4:
+        if len(found[0]) >= CACHED_POSTINGS_MIN and size <= self._cache_budget // 4:
             with self._cache_lock:
                 if token_id not in self._cached:
                     for array in found:
                         array.flags.writeable = False  # shared by every question that reads the term
                     self._cached[token_id] = found
                     self._cached_bytes += size
-                while self._cached_bytes > CACHED_POSTINGS_BYTES:
+                while self._cached_bytes > self._cache_budget:
                     _, (positions, scores) = self._cached.popitem(last=False)
                     self._cached_bytes -= positions.nbytes + scores.nbytes
         return found

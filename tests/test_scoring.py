@@ -113,6 +113,7 @@ def test_posting_lists_kept_between_questions_stay_within_their_budget_and_equal
 
     monkeypatch.setattr(index_module, "CACHED_POSTINGS_MIN", 1)
     monkeypatch.setattr(index_module, "CACHED_POSTINGS_BYTES", 64 << 10)
+    monkeypatch.setattr(index_module, "CACHED_POSTINGS_PER_DOCUMENT", 1)
     index = index_module.Index(synthetic_index.segments, synthetic_index.vocabulary, 1, "t")
     words = index.words(range(index.vocabulary_size))[:3000]
     for word in words * 2:  # the second round mixes kept lists and lists read again
