@@ -68,10 +68,10 @@ class Ranking:
         scores, deferred = self._scores, self._deferred
         impacts = index.max_impacts()
         while True:
-            touched = np.nonzero(scores > 0)[0]  # much faster than np.flatnonzero on floats
             if not deferred:
-                return _best(index, scores[touched], touched, limit)
-            found = _top_with_deferred_terms(index, self.postings, scores, touched, terms, deferred, limit, impacts)
+                best = _largest(scores, limit)
+                return [(int(index.rowids[at]), float(scores[at])) for at in best]
+            found = _top_with_deferred_terms(index, self.postings, scores, terms, deferred, limit, impacts)
             if found is not None:
                 return found
             # the deferred terms could still lift an unseen document into the top: read the
@@ -116,26 +116,26 @@ def _top_with_deferred_terms(
     index: Index,
     postings: Postings,
     partial: np.ndarray,
-    touched: np.ndarray,
     terms: Mapping[int, float],
     deferred: set[int],
     limit: int,
     impacts: np.ndarray,
 ) -> list[tuple[int, float]] | None:
-    """The exact top `limit`, given every document's score without the deferred terms
-    (positive at `touched`); None when those scores cannot rule out the documents they miss."""
-    if len(touched) < limit:
-        return None
+    """The exact top `limit`, given every document's score without the deferred terms;
+    None when those scores cannot rule out the documents they miss."""
     # the likeliest winners first, exactly: the limit-th best of them bounds the top from below
-    lead = touched[np.argpartition(-partial[touched], min(LEAD_FACTOR * limit, len(touched)) - 1)]
-    lead = lead[: LEAD_FACTOR * limit]
+    lead = _largest(partial, LEAD_FACTOR * limit)
+    if len(lead) < limit:
+        return None
     exact = _with_deferred_terms(index, postings, partial, lead, terms, deferred)
     kth = np.partition(exact, len(exact) - limit)[len(exact) - limit]
     floor = kth - sum(terms[t] * impacts[t] for t in deferred)
     if floor <= 0:
         return None  # a document holding only deferred terms could make the top
-    pool = touched[partial[touched] >= floor]
-    return _best(index, _with_deferred_terms(index, postings, partial, pool, terms, deferred), pool, limit)
+    pool = np.nonzero(partial >= floor)[0]
+    full = _with_deferred_terms(index, postings, partial, pool, terms, deferred)
+    best = _top_of(full, pool, limit)
+    return [(int(index.rowids[pool[at]]), float(full[at])) for at in best]
 
 
 def _with_deferred_terms(
@@ -170,14 +170,37 @@ def _add(postings: Postings, scores: np.ndarray, token_id: int, weight: float, a
     if allowed is not None:
         keep = allowed[positions]
         positions, impacts = positions[keep], impacts[keep]
-    scores[positions] += weight * impacts
+    np.add.at(scores, positions, weight * impacts)  # a term's positions are distinct; add.at is faster than +=
 
 
-def _best(index: Index, scores: np.ndarray, positions: np.ndarray, limit: int) -> list[tuple[int, float]]:
-    """(rowid, score) of the best positive `scores` (of the documents at `positions`)."""
-    limit = min(limit, len(scores))
-    if limit == 0:
-        return []
-    top = np.argpartition(-scores, limit - 1)[:limit]
-    top = top[np.lexsort((positions[top], -scores[top]))]
-    return [(int(index.rowids[positions[i]]), float(scores[i])) for i in top if scores[i] > 0]
+SAMPLE_STRIDE = 16  # every so many documents' scores are looked at to set the bar for the best
+
+
+def _largest(scores: np.ndarray, count: int) -> np.ndarray:
+    """The positions of the `count` largest positive `scores` (fewer if fewer are positive),
+    best first, the lower position first among equals. A sample of the scores sets a bar
+    that usually only a few times `count` of them clear; when at least `count` clear it,
+    the best are all among them, so only those are sorted."""
+    candidates = None
+    if len(scores) >= SAMPLE_STRIDE * count * 4:
+        sample = scores[::SAMPLE_STRIDE]
+        rank = max(count // 4, 1)  # the rank-th best of the sample: about the (16 x rank)-th of all
+        bar = np.partition(sample, len(sample) - rank)[len(sample) - rank]
+        if bar > 0:
+            candidates = np.nonzero(scores >= bar)[0]
+            if len(candidates) < count:
+                candidates = None
+    if candidates is None:
+        candidates = np.nonzero(scores > 0)[0]  # much faster than np.flatnonzero on floats
+    return candidates[_top_of(scores[candidates], candidates, count)]
+
+
+def _top_of(values: np.ndarray, positions: np.ndarray, count: int) -> np.ndarray:
+    """Indices into `values` of its `count` largest positive ones, best first, the lower
+    position first among equals."""
+    chosen = np.arange(len(values))
+    if len(values) > count:
+        chosen = np.argpartition(-values, count - 1)[:count]
+        chosen = np.nonzero(values >= values[chosen].min())[0]  # every tie at the cut, to choose among
+    chosen = chosen[values[chosen] > 0]
+    return chosen[np.lexsort((positions[chosen], -values[chosen]))][:count]
