@@ -97,6 +97,7 @@ def search(
     if translator is not None:
         expansion = translator.expand(content, tokens, index)
         weights, groups = merge_weights(weights, expansion.weights), expansion.groups
+        weights = concept_weights(index, weights, groups, expansion.weights)
     wants = question_wants(text)
     if either_way(wants):  # "rising or falling" says what kind of answer, not what about
         weights = {token: weight * GENERAL_WORD_SHARE if says_a_direction(token) else weight for token, weight in weights.items()}
@@ -111,6 +112,30 @@ def search(
     hits, evidence = best_hits(db, ranked, weights, index, scope, k, wants, terms)
     answered = bool(hits) and missing_share(terms) < MISSING_MAX and evidence_coverage(hits, evidence) >= COVERAGE_MIN
     return Answer(text, hits, notes, strong_terms(weights), answered)
+
+
+CONCEPT_TRANSLATION_WEIGHT = 0.5  # translations sure enough to say how common the concept is: glossary, first dictionary sense
+
+
+def concept_weights(
+    index: Index, weights: Mapping[str, float], groups: Mapping[str, frozenset[str]], brought: Mapping[str, float]
+) -> dict[str, float]:
+    """A question word counts no more than its concept is rare: a Chinese word that only titles
+    and prose articles use ("加工") looks far rarer than its everyday English translation
+    ("process"), and would make those few articles everyone's answer."""
+    adjusted = dict(weights)
+    for word, group in groups.items():
+        own = index.idf(word)
+        if word not in adjusted or own <= 0:
+            continue
+        forms = [
+            index.idf(token)
+            for token in group
+            if token != word and brought.get(token, 0.0) >= CONCEPT_TRANSLATION_WEIGHT and index.idf(token) > 0
+        ]
+        if forms and min(forms) < own:
+            adjusted[word] = adjusted[word] * min(forms) / own
+    return adjusted
 
 
 def _frequency(tokenize: Tokenize) -> Callable[[str], int] | None:

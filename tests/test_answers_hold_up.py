@@ -123,3 +123,21 @@ def test_naming_both_directions_asks_which_way_so_direction_words_are_framing(qu
 @pytest.mark.parametrize(("token", "direction"), [("rise", True), ("fell", True), ("涨", True), ("magnet", False)])
 def test_direction_words_are_told_from_subject_words(token, direction):
     assert says_a_direction(token) is direction
+
+
+def test_a_word_weighs_no_more_than_its_concept_is_rare(seeded_library):
+    """A Chinese word few articles use, whose sure English translation many use, is weighed
+    down to the translation's rarity; a translation rarer than the word changes nothing."""
+    from retrieval.search import concept_weights
+
+    index = seeded_library.index()
+    chinese = "加工"
+    english = [token for token in ("process", "refin") if 0 < index.idf(token) < index.idf(chinese)]
+    assert english, "the seeds hold an English word commoner than 加工"
+    translation = english[0]
+    weights = {chinese: 1.0, translation: 0.6}
+    adjusted = concept_weights(index, weights, {chinese: frozenset({chinese, translation})}, {translation: 0.6})
+    assert adjusted[chinese] == pytest.approx(index.idf(translation) / index.idf(chinese))
+    assert adjusted[translation] == 0.6
+    unsure = concept_weights(index, weights, {chinese: frozenset({chinese, translation})}, {translation: 0.3})
+    assert unsure[chinese] == 1.0  # a loose translation says nothing about the concept
