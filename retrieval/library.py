@@ -244,6 +244,7 @@ class Library:
         """Load what the first questions would otherwise wait for: the index, jieba's
         dictionary, CC-CEDICT, the English word lists and lemmas. A server calls it at start."""
         self.ask("稀土出口管制 rare earht export curbs")
+        self.index().vocabulary.ids  # every word in one dict: a cold CLI question searches sorted words instead
 
     def ask(self, question: str, k: int = 5) -> Answer:
         return self._on_index(lambda index: search(self.store, index, self.tokenizer, question, k, self.translator))

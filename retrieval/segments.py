@@ -45,6 +45,7 @@ from .index import (
     Tokenize,
     Vocabulary,
     merge_segments,
+    word_order,
 )
 from .models import Article
 
@@ -122,6 +123,8 @@ def save_segment(folder: Path, segment: Segment) -> dict:
             for name, array in zip(BulletTokens.FILES, (tokens.token_ids, tokens.token_starts, tokens.bullet_starts)):
                 np.save(staging / f"{prefix}_{name}.npy", array)
         (staging / "words.json").write_text(json.dumps(segment.words, ensure_ascii=False), encoding="utf-8")
+        order = segment.word_order if segment.word_order is not None else word_order(segment.words)
+        np.save(staging / "word_order.npy", order)
         files = file_checksums(staging)
         shutil.rmtree(target, ignore_errors=True)
         os.replace(staging, target)
@@ -223,6 +226,7 @@ def load_segment(folder: Path, entry: dict) -> Segment:
 
     tokens = [BulletTokens(*(array(f"{prefix}_{name}") for name in BulletTokens.FILES)) for prefix in ("bullet", "title")]
     words = json.loads((where / "words.json").read_text(encoding="utf-8"))
+    order = array("word_order") if "word_order.npy" in expected else None  # segments saved before it had none
     rowids, lengths, terms, term_starts, docs, weights, max_weights = (array(name) for name in ARRAYS)
     segment = Segment(
         entry["name"],
@@ -238,6 +242,7 @@ def load_segment(folder: Path, entry: dict) -> Segment:
         words,
         float(entry["average_length"]),
         max_weights,
+        order,
     )
     validate_segment(segment, entry)
     if all(size <= FULLY_CHECKED_BYTES for size, _ in expected.values()):
@@ -249,7 +254,10 @@ def validate_segment(segment: Segment, entry: dict) -> None:
     """Raise DamagedIndex unless the arrays fit together: dtypes, shapes, and offsets that
     span what they index. Positions and ids inside the large arrays are not read here."""
     size = segment.size
-    _check(isinstance(segment.words, list) and all(type(word) is str for word in segment.words), "words that are not text")
+    _check(isinstance(segment.words, list) and set(map(type, segment.words)) <= {str}, "words that are not text")
+    order = segment.word_order
+    if order is not None:
+        _check(order.shape == (len(segment.words),) and order.dtype.kind == "i", "word order: shape or dtype")
     _check(len(segment.words) == entry["words"] and size == entry["documents"], "counts other than the manifest's")
     _check(segment.rowids.ndim == 1 and segment.rowids.dtype.kind == "i", "row ids are not integers")
     _check(size < 2 or bool(np.all(np.diff(segment.rowids) > 0)), "row ids are not strictly ascending")
@@ -281,6 +289,9 @@ def validate_contents(segment: Segment) -> None:
     _check(bool(np.all(np.isfinite(segment.weights))), "scores that are not finite numbers")
     for what, tokens in (("bullet", segment.bullets), ("title", segment.titles)):
         _check(within(tokens.token_ids, segment.term_end), f"{what} token ids out of range")
+    if segment.word_order is not None:
+        order = segment.word_order
+        _check(within(order, len(segment.words)) and bool(np.all(np.bincount(order, minlength=len(segment.words)) == 1)), "word order: not each word once")
 
 
 def _check(holds: bool, what: str) -> None:
@@ -367,7 +378,7 @@ def _vocabulary(manifest: Manifest, segments: list[Segment], previous: Index | N
         vocabulary = Vocabulary(manifest.vocabulary_id)
     for segment in segments:
         if segment.term_end > len(vocabulary):
-            vocabulary.extend(segment.words)
+            vocabulary.extend(segment.words, segment.word_order)
     return vocabulary
 
 

@@ -70,6 +70,14 @@ def rowids_as_floats(folder: Path) -> None:
     rewrite_array(first_segment(folder) / "rowids.npy", lambda a: a.astype(np.float64) + 0.5)
 
 
+def word_order_repeating_a_word(folder: Path) -> None:
+    rewrite_array(first_segment(folder) / "word_order.npy", lambda a: np.zeros_like(a))
+
+
+def word_order_past_the_words(folder: Path) -> None:
+    rewrite_array(first_segment(folder) / "word_order.npy", lambda a: a + len(a))
+
+
 DAMAGES = [
     out_of_range_docs,
     reversed_term_starts,
@@ -79,6 +87,8 @@ DAMAGES = [
     bullet_ids_out_of_range,
     bullet_starts_past_the_end,
     rowids_as_floats,
+    word_order_repeating_a_word,
+    word_order_past_the_words,
 ]
 
 
@@ -169,3 +179,17 @@ def test_a_full_disk_while_saving_leaves_no_staging_folder_and_serves_from_memor
         f"cannot save the search index to {library.index_folder} ([Errno 28] No space left on device); "
         "serving it from memory, and every new process will rebuild it"
     ]
+
+
+def test_a_segment_saved_before_word_orders_loads_and_answers_the_same(seeded_library, expected):
+    """Segments written by the previous release have no word_order.npy: their words go
+    straight into the dictionary."""
+    folder = seeded_library.index_folder
+    manifest = json.loads((folder / MANIFEST).read_text())
+    for entry in manifest["segments"]:
+        (folder / entry["name"] / "word_order.npy").unlink()
+        del entry["files"]["word_order.npy"]
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    index = index_module.load_index(folder)
+    assert index.segments[0].word_order is None
+    assert answers(Library(seeded_library.db_path)) == expected
