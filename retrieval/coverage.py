@@ -61,7 +61,7 @@ def question_terms(
             weight = unseen
         if everyday(word, frequency):
             weight *= GENERAL_WORD_SHARE
-        ids = np.array([index.token_id(token) for token in known], dtype=np.int64)
+        ids = np.array(sorted(index.token_id(token) for token in known), dtype=np.int64)
         terms.append(QuestionTerm(word, weight, ids))
     return terms
 
@@ -86,7 +86,7 @@ def passage_coverage(
         return np.ones(articles)
     term_ids = np.concatenate([term.ids for term in terms]) if terms else np.zeros(0, dtype=np.int64)
     owner = np.repeat(np.arange(len(terms)), [len(term.ids) for term in terms])
-    order = np.argsort(term_ids)
+    order = np.argsort(term_ids, kind="stable")  # a token standing for two words goes to the first asked, every run
     term_ids, owner = term_ids[order], owner[order]
     in_title = np.zeros((articles, len(terms)), dtype=bool)
     title_of, title_terms = _owners(title_ids, title_lengths, term_ids, owner)

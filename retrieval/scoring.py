@@ -55,8 +55,9 @@ class Ranking:
     def top(self, weights: Mapping[str, float], limit: int) -> list[tuple[int, float]]:
         """(rowid, score) of the `limit` best documents for these weights, as top_documents."""
         index = self.index
-        terms = {index.token_id(token): weight for token, weight in weights.items() if weight}
-        terms.pop(None, None)
+        ids = ((index.token_id(token), weight) for token, weight in weights.items() if weight)
+        terms = dict(sorted((token_id, weight) for token_id, weight in ids if token_id is not None))
+        # in id order: float sums, and so near ties, come out the same whatever order the words came in
         if not terms or index.size == 0 or limit <= 0:
             return []
         if self._scores is None or min(terms.values()) < 0:
@@ -85,7 +86,7 @@ class Ranking:
         its difference, a new common token is deferred, a deferred one waits as it was."""
         taken_out = False
         threshold = self.index.size * COMMON_SHARE
-        for token_id in self._terms.keys() | terms.keys():
+        for token_id in sorted(self._terms.keys() | terms.keys()):
             before, after = self._terms.get(token_id, 0.0), terms.get(token_id, 0.0)
             if token_id in self._deferred:
                 if not after:
@@ -144,7 +145,7 @@ def _with_deferred_terms(
     """The full scores of the documents at `pool`: each deferred term's score looked up by
     binary search, or, for a pool that is large next to its posting list, by spreading it out."""
     totals = partial[pool]
-    for token_id in deferred:
+    for token_id in sorted(deferred):
         positions, scores = postings(token_id)
         if len(pool) * SEARCH_COST < len(positions):
             at = np.minimum(np.searchsorted(positions, pool.astype(positions.dtype)), len(positions) - 1)

@@ -77,3 +77,34 @@ def test_a_free_text_digest_reads_only_the_best_matches(seeded_library, monkeypa
     assert 1 <= len(result.hits) <= 3
     days = [hit.article.day for hit in result.hits]
     assert days == sorted(days, reverse=True) and result.newest == days[0]
+
+
+ANSWER_SCRIPT = """
+import json, sys
+from retrieval.library import Library
+library = Library(sys.argv[1])
+questions = [json.loads(line)["q"] for name in sys.argv[2:] for line in open(name, encoding="utf-8") if line.strip()]
+answers = [library.ask(q) for q in questions]
+print(json.dumps([[a.answered, [(h.article.title, round(h.score, 6), h.bullets) for h in a.hits]] for a in answers]))
+"""
+
+
+def test_answers_are_the_same_in_every_process_whatever_its_hash_seed(seeded_library):
+    """Python orders sets of words differently in each process; scores summed in another
+    order, or a shared token given to another word, must not change a ranking or a refusal."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    sets = [str(Path(__file__).parent.parent / "benchmarks" / name) for name in ("realistic.jsonl", "realistic_tune2.jsonl")]
+    runs = []
+    for seed in ("0", "5"):
+        environment = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run(
+            [sys.executable, "-c", ANSWER_SCRIPT, str(seeded_library.db_path), *sets],
+            capture_output=True, text=True, env=environment, check=True,
+        )
+        runs.append(json.loads(done.stdout))
+    assert runs[0] == runs[1]
