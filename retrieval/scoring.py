@@ -174,7 +174,8 @@ def _add(postings: Postings, scores: np.ndarray, token_id: int, weight: float, a
     np.add.at(scores, positions, weight * impacts)  # a term's positions are distinct; add.at is faster than +=
 
 
-SAMPLE_STRIDE = 16  # every so many documents' scores are looked at to set the bar for the best
+SAMPLE_STRIDE = 16  # every so many documents' scores are looked at to set the bar for the best,
+SAMPLE_SIZE = 8192  # and no more than about this many
 
 
 def _largest(scores: np.ndarray, count: int) -> np.ndarray:
@@ -183,9 +184,10 @@ def _largest(scores: np.ndarray, count: int) -> np.ndarray:
     that usually only a few times `count` of them clear; when at least `count` clear it,
     the best are all among them, so only those are sorted."""
     candidates = None
-    if len(scores) >= SAMPLE_STRIDE * count * 4:
-        sample = scores[::SAMPLE_STRIDE]
-        rank = max(count // 4, 1)  # the rank-th best of the sample: about the (16 x rank)-th of all
+    stride = max(SAMPLE_STRIDE, len(scores) // SAMPLE_SIZE)
+    if len(scores) >= stride * count * 4:
+        sample = scores[::stride]
+        rank = max(2 * count // stride, 2)  # the rank-th best of the sample: about the (stride x rank)-th of all
         bar = np.partition(sample, len(sample) - rank)[len(sample) - rank]
         if bar > 0:
             candidates = np.nonzero(scores >= bar)[0]
