@@ -24,8 +24,7 @@ def top_documents(
     index: Index, weights: Mapping[str, float], limit: int, allowed: np.ndarray | None = None
 ) -> list[tuple[int, float]]:
     """(rowid, score) of the `limit` best documents with a positive score, within `allowed`,
-    best first; the same as scoring every document, but for which of several equal scores
-    at the cut is kept."""
+    best first (the earlier indexed among equal scores); the same as scoring every document."""
     return Ranking(index, allowed).top(weights, limit)
 
 
