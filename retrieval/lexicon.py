@@ -24,6 +24,7 @@ from pathlib import Path
 from .tokenize import TOKENIZER_VERSION, _cache_folder, has_cjk, simplified
 
 LEXICON_VERSION = "6"
+PIVOT_SENSES = 4  # a Chinese headword with more senses is too general to join two English words
 MAX_SENSE_WORDS = 4  # longer glosses are descriptions, not translations
 SKIPPED_SENSES = re.compile(r"^(?:CL:|surname |variant of|old variant|see |abbr\. |Taiwan pr\.|used in |also written)")
 _BRACKETS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
@@ -120,6 +121,23 @@ class Dictionary:
     def sounding(self, pinyin: str) -> tuple[str, ...]:
         """The characters with this toneless reading ("xi" -> 西, 希, 稀, …)."""
         return tuple(row[0] for row in self._rows("SELECT character FROM reading WHERE pinyin = ?", [pinyin]))
+
+    @lru_cache(maxsize=1 << 14)
+    def near_synonyms(self, token: str) -> tuple[str, ...]:
+        """English one-token words that share a specific Chinese headword with `token`: a word
+        of two characters or more with at most PIVOT_SENSES senses, one of them `token`
+        ("firm" -> 公司 -> company, corporation; "lose" -> 损失 -> loss), the words most
+        headwords share first. In one query, for speed."""
+        rows = self._rows(
+            """SELECT other.tokens, count(DISTINCT other.word) AS shared FROM zh AS asked
+               JOIN zh AS other ON other.word = asked.word
+               WHERE asked.tokens = ? AND length(asked.word) > 1 AND other.tokens != asked.tokens
+                 AND instr(other.tokens, ' ') = 0
+                 AND (SELECT count(DISTINCT tokens) FROM zh AS sense WHERE sense.word = asked.word) <= ?
+               GROUP BY other.tokens ORDER BY shared DESC, other.tokens""",
+            [token, PIVOT_SENSES],
+        )
+        return tuple(row[0] for row in rows)
 
     @lru_cache(maxsize=1 << 14)
     def chinese(self, tokens: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
