@@ -44,12 +44,19 @@ def test_questions_the_corpus_answers_are_answered(seeded_library, question):
     assert seeded_library.ask(question).answered
 
 
-def test_a_paraphrase_in_general_english_words_the_corpus_never_uses_is_still_answered(seeded_library):
-    """"blanket permit" and "Brussels" are in no article, but they are English words, not unknown
-    names: the corpus may say them otherwise ("a general licensing system", "the EU")."""
-    answer = seeded_library.ask("what blanket permit did brussels suggest for rare earth export approvals")
+@pytest.mark.parametrize(
+    ("question", "first_bullet"),
+    [
+        ("what blanket licensing system did brussels propose for rare earth exports", "The EU has proposed a general licensing system"),
+        ("brussels space mining dream for rare earths", "The EU previously proposed advanced mining technologies"),
+    ],
+)
+def test_a_paraphrase_in_general_english_words_the_corpus_never_uses_is_still_answered(seeded_library, question, first_bullet):
+    """"blanket", "Brussels" and "dream" are in no article, but they are English words, not
+    unknown names: the corpus may say them otherwise ("general", "the EU", "proposed")."""
+    answer = seeded_library.ask(question)
     assert answer.answered
-    assert answer.hits[0].bullets[0].startswith("The EU has proposed a general licensing system for rare earth exports")
+    assert answer.hits[0].bullets[0].startswith(first_bullet)
 
 
 def test_a_refusal_lists_the_closest_articles_under_a_heading_that_says_so(tmp_path):
