@@ -22,7 +22,7 @@ import numpy as np
 from .errors import BriefbotError
 from .index import CHINESE, NOT_CHINESE, Index
 from .numbers import short_year
-from .lexicon import GENERAL_WORD_SHARE, Dictionary, english_forms, english_stems, everyday
+from .lexicon import GENERAL_WORD_SHARE, Dictionary, common_english_stems, english_forms, english_stems, everyday
 from .tokenize import STOP_WORDS, has_cjk, normalize, stem
 
 Tokenize = Callable[[str], list[str]]
@@ -35,6 +35,7 @@ DICTIONARY_WEIGHT = 0.5  # a general dictionary's translation, first sense; late
 DICTIONARY_SENSES = 3  # translations kept per question word, among those the corpus uses
 IRREGULAR_FORM_WEIGHT = 0.8  # "fell" for "fall": the same word, but the stemmer cannot tell
 PARAPHRASE_WEIGHT = 0.4  # an English word the corpus never uses: other senses of its Chinese translations
+NEAR_SYNONYM_WEIGHT = 0.3  # an English word sharing a specific Chinese headword with the question's
 SHORT_YEAR_WEIGHT = 0.5  # "23" may be 2023, or 23 of something
 FEEDBACK_DOCUMENTS = 3
 FEEDBACK_TERMS = 6
@@ -351,7 +352,21 @@ class Translator:
                 for sense in self.dictionary.english(word)[:DICTIONARY_SENSES]:
                     if len(sense) == 1 and sense[0] != token and index.token_id(sense[0]) is not None:
                         found[sense[0]] = max(found.get(sense[0], 0.0), PARAPHRASE_WEIGHT)
-        return found
+        return merge_weights(found, self.near_synonyms(token, index))
+
+    def near_synonyms(self, token: str, index: Index) -> dict[str, float]:
+        """A bridge for an English word the corpus lacks or rarely writes: the near-synonyms
+        the dictionary gives it through a specific Chinese headword ("firm" -> 公司 -> company),
+        where the corpus writes the other word more often. Everyday words ("world", "rule")
+        have too many senses to be bridged."""
+        if token in common_english_stems() or not token.isalpha():
+            return {}
+        own = index.document_frequency(token)
+        return {
+            word: NEAR_SYNONYM_WEIGHT
+            for word in self.dictionary.near_synonyms(token)
+            if index.document_frequency(word) > own
+        }
 
 
 def _sense_weight(rank: int, full: bool) -> float:

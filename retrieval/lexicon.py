@@ -23,7 +23,8 @@ from pathlib import Path
 
 from .tokenize import TOKENIZER_VERSION, _cache_folder, has_cjk, simplified
 
-LEXICON_VERSION = "6"
+LEXICON_VERSION = "7"
+PIVOT_SENSES = 4  # a Chinese headword with more senses is too general to join two English words
 MAX_SENSE_WORDS = 4  # longer glosses are descriptions, not translations
 SKIPPED_SENSES = re.compile(r"^(?:CL:|surname |variant of|old variant|see |abbr\. |Taiwan pr\.|used in |also written)")
 _BRACKETS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
@@ -122,6 +123,15 @@ class Dictionary:
         return tuple(row[0] for row in self._rows("SELECT character FROM reading WHERE pinyin = ?", [pinyin]))
 
     @lru_cache(maxsize=1 << 14)
+    def near_synonyms(self, token: str) -> tuple[str, ...]:
+        """English one-token words that share a specific Chinese headword with `token`: a word
+        of two characters or more with at most PIVOT_SENSES senses, one of them `token`
+        ("firm" -> 公司 -> company, corporation; "lose" -> 损失 -> loss), the words most
+        headwords share first."""
+        rows = self._rows("SELECT other FROM synonym WHERE token = ? ORDER BY shared DESC, other", [token])
+        return tuple(row[0] for row in rows)
+
+    @lru_cache(maxsize=1 << 14)
     def chinese(self, tokens: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
         """The Chinese words with a sense whose index tokens are exactly `tokens`, and that
         sense's place in their entry (0 for the first), likeliest first."""
@@ -130,6 +140,18 @@ class Dictionary:
             [" ".join(tokens)],
         )
         return tuple((row[0], row[1]) for row in rows)
+
+
+# One-token senses paired through the specific headwords they share, built once with the table
+# (about a second) so that a question's word costs one indexed lookup.
+_SYNONYMS = """
+CREATE TABLE synonym AS
+WITH specific AS (SELECT word FROM zh WHERE length(word) > 1 GROUP BY word HAVING count(DISTINCT tokens) <= ?)
+SELECT asked.tokens AS token, other.tokens AS other, count(DISTINCT other.word) AS shared
+FROM specific JOIN zh AS asked ON asked.word = specific.word JOIN zh AS other ON other.word = asked.word
+WHERE other.tokens != asked.tokens AND instr(asked.tokens, ' ') = 0 AND instr(other.tokens, ' ') = 0
+GROUP BY asked.tokens, other.tokens
+"""
 
 
 def toneless(pinyin: str) -> str:
@@ -174,6 +196,8 @@ def _cedict_table(tokenize: Tokenize) -> Path:
             conn.execute("CREATE INDEX reading_pinyin ON reading(pinyin)")
             conn.execute("CREATE INDEX zh_word ON zh(word)")
             conn.execute("CREATE INDEX zh_tokens ON zh(tokens)")
+            conn.execute(_SYNONYMS, [PIVOT_SENSES])
+            conn.execute("CREATE INDEX synonym_token ON synonym(token)")
             conn.commit()
         os.replace(staging, table)
     finally:
