@@ -201,10 +201,11 @@ class Vocabulary:
 
     def extend(self, words: Iterable[str], order: np.ndarray | None = None) -> None:
         """Add words after the last; with `order` (the offsets of `words` in sorted order) they
-        are looked up by binary search until the dict is needed."""
+        are looked up by binary search until the dict is needed, unless it is built already."""
         words = list(words)
         first = len(self.words)
-        if order is None or len(order) != len(words):
+        built = bool(self._ids) and not self._sorted  # a server's: new segments' words go straight in
+        if order is None or len(order) != len(words) or built:
             self.ids.update(zip(words, range(first, first + len(words))))
             self.words.extend(words)
         else:

@@ -48,3 +48,13 @@ def test_words_are_found_while_another_thread_builds_the_dictionary():
             missed.append(number)
     builder.join()
     assert missed == []
+
+
+def test_a_built_dictionary_takes_a_new_segments_words_straight_in(vocabulary):
+    """A server that warmed up keeps one dict: the words of segments that arrive later are not
+    left to binary search, which would slow every question after each ingest."""
+    vocabulary.ids
+    more = ["新词", "newword"]
+    vocabulary.extend(more, word_order(more))
+    assert vocabulary._sorted == []
+    assert [vocabulary.get(word) for word in more] == [len(WORDS), len(WORDS) + 1]
