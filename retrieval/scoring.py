@@ -7,13 +7,11 @@ can add, so their postings are read only for the documents that can still make t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
 from .index import Index
-
-Postings = Callable[[int], tuple[np.ndarray, np.ndarray]]  # a term id's document positions and scores
 
 LEAD_FACTOR = 2  # documents scored in full first, per document wanted, to bound the rest
 SEARCH_COST = 8  # a binary search per pooled document against one write per posting
@@ -41,15 +39,6 @@ class Ranking:
         self._scores: np.ndarray | None = None  # every document's score from the terms not deferred
         self._terms: dict[int, float] = {}
         self._deferred: set[int] = set()
-        self._read: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # postings already read, by term
-
-    def postings(self, token_id: int) -> tuple[np.ndarray, np.ndarray]:
-        """A term's postings, read from the index once per ranking (passes and the deferred
-        terms' lookups come back to the same terms)."""
-        found = self._read.get(token_id)
-        if found is None:
-            found = self._read[token_id] = self.index.postings(token_id)
-        return found
 
     def top(self, weights: Mapping[str, float], limit: int) -> list[tuple[int, float]]:
         """(rowid, score) of the `limit` best documents for these weights, as top_documents."""
@@ -61,7 +50,7 @@ class Ranking:
             return []
         if self._scores is None or min(terms.values()) < 0:
             self._deferred = _common_terms(index, terms)
-            self._scores = _dense(self.postings, index.size, {t: w for t, w in terms.items() if t not in self._deferred}, self.allowed)
+            self._scores = _dense(index, {t: w for t, w in terms.items() if t not in self._deferred}, self.allowed)
         else:
             self._update(terms)
         self._terms = terms
@@ -71,14 +60,14 @@ class Ranking:
             if not deferred:
                 best = _largest(scores, limit)
                 return [(int(index.rowids[at]), float(scores[at])) for at in best]
-            found = _top_with_deferred_terms(index, self.postings, scores, terms, deferred, limit, impacts)
+            found = _top_with_deferred_terms(index, scores, terms, deferred, limit, impacts)
             if found is not None:
                 return found
             # the deferred terms could still lift an unseen document into the top: read the
             # strongest of them in full, and try again
             strongest = max(deferred, key=lambda t: terms[t] * impacts[t])
             deferred.discard(strongest)
-            _add(self.postings, scores, strongest, terms[strongest], self.allowed)
+            _add(index, scores, strongest, terms[strongest], self.allowed)
 
     def _update(self, terms: Mapping[int, float]) -> None:
         """Bring the kept scores from the last pass's weights to these: a changed weight adds
@@ -93,7 +82,7 @@ class Ranking:
             elif token_id not in self._terms and self.index.frequency(token_id) > threshold:
                 self._deferred.add(token_id)
             elif after != before:
-                _add(self.postings, self._scores, token_id, after - before, self.allowed)
+                _add(self.index, self._scores, token_id, after - before, self.allowed)
                 taken_out = taken_out or not after
         if taken_out:
             self._scores[self._scores < RESIDUE] = 0
@@ -114,7 +103,6 @@ def _common_terms(index: Index, terms: Mapping[int, float]) -> set[int]:
 
 def _top_with_deferred_terms(
     index: Index,
-    postings: Postings,
     partial: np.ndarray,
     terms: Mapping[int, float],
     deferred: set[int],
@@ -127,25 +115,25 @@ def _top_with_deferred_terms(
     lead = _largest(partial, LEAD_FACTOR * limit)
     if len(lead) < limit:
         return None
-    exact = _with_deferred_terms(index, postings, partial, lead, terms, deferred)
+    exact = _with_deferred_terms(index, partial, lead, terms, deferred)
     kth = np.partition(exact, len(exact) - limit)[len(exact) - limit]
     floor = kth - sum(terms[t] * impacts[t] for t in deferred)
     if floor <= 0:
         return None  # a document holding only deferred terms could make the top
     pool = np.nonzero(partial >= floor)[0]
-    full = _with_deferred_terms(index, postings, partial, pool, terms, deferred)
+    full = _with_deferred_terms(index, partial, pool, terms, deferred)
     best = _top_of(full, pool, limit)
     return [(int(index.rowids[pool[at]]), float(full[at])) for at in best]
 
 
 def _with_deferred_terms(
-    index: Index, postings: Postings, partial: np.ndarray, pool: np.ndarray, terms: Mapping[int, float], deferred: set[int]
+    index: Index, partial: np.ndarray, pool: np.ndarray, terms: Mapping[int, float], deferred: set[int]
 ) -> np.ndarray:
     """The full scores of the documents at `pool`: each deferred term's score looked up by
     binary search, or, for a pool that is large next to its posting list, by spreading it out."""
     totals = partial[pool]
     for token_id in sorted(deferred):
-        positions, scores = postings(token_id)
+        positions, scores = index.postings(token_id)
         if len(pool) * SEARCH_COST < len(positions):
             at = np.minimum(np.searchsorted(positions, pool.astype(positions.dtype)), len(positions) - 1)
             found = np.where(positions[at] == pool, scores[at], np.float32(0))
@@ -157,16 +145,16 @@ def _with_deferred_terms(
     return totals
 
 
-def _dense(postings: Postings, size: int, terms: Mapping[int, float], allowed: np.ndarray | None) -> np.ndarray:
-    total = np.zeros(size, dtype=np.float32)
+def _dense(index: Index, terms: Mapping[int, float], allowed: np.ndarray | None) -> np.ndarray:
+    total = np.zeros(index.size, dtype=np.float32)
     for token_id, weight in terms.items():
-        _add(postings, total, token_id, weight, allowed)
+        _add(index, total, token_id, weight, allowed)
     return total
 
 
-def _add(postings: Postings, scores: np.ndarray, token_id: int, weight: float, allowed: np.ndarray | None) -> None:
+def _add(index: Index, scores: np.ndarray, token_id: int, weight: float, allowed: np.ndarray | None) -> None:
     """Add a term's weighted scores to every document holding it (within `allowed`)."""
-    positions, impacts = postings(token_id)
+    positions, impacts = index.postings(token_id)
     if allowed is not None:
         keep = allowed[positions]
         positions, impacts = positions[keep], impacts[keep]
