@@ -11,12 +11,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 
-import sqlite_utils
-
 from . import segments, store
 from .digest import digest as build_digest
 from .digest import resolve_topic
-from .errors import BriefbotError, StoreError
+from .errors import BriefbotError
 from .expand import Glossary, Translator, configured_entries, glossary_words
 from .index import DamagedIndex, Index
 from .lexicon import Dictionary
@@ -86,17 +84,6 @@ class Library:
         self._save_failed = False
         if seed:
             self.seed_if_empty()
-
-    @property
-    def db(self) -> sqlite_utils.Database:
-        """This thread's SQLite connection, for the bot's state (subscriptions, deliveries,
-        chat settings), which lives beside the articles until it has a store of its own."""
-        if not isinstance(self.store, store.SqliteStore):
-            raise StoreError(
-                f"the bot's state (subscriptions, deliveries, chat settings) cannot be kept in "
-                f"{self.store.location} yet: give the bot a SQLite database file"
-            )
-        return self.store.db
 
     @property
     def index_folder(self) -> Path:

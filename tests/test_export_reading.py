@@ -206,7 +206,7 @@ def test_every_seed_file_reads_as_complete(seed_files):
 
 def stored_body_length(library: Library, title: str) -> int:
     """The database keeps the length of a body (what tells a cut copy from a full one), not the body."""
-    return library.db.execute("SELECT body_chars FROM articles WHERE title = ?", [title]).fetchone()[0]
+    return library.store.db.execute("SELECT body_chars FROM articles WHERE title = ?", [title]).fetchone()[0]
 
 
 def test_a_longer_copy_of_an_article_replaces_the_shorter_and_reaches_the_index(tmp_path):
