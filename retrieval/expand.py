@@ -234,30 +234,28 @@ class Translator:
                 weights[year] = max(weights.get(year, 0.0), SHORT_YEAR_WEIGHT)
         tokens = [corrected[token] for token in tokens]
         by_fixed = {corrected[token]: token for token in corrected}
+
+        def bring(span: Iterable[str], brought: Mapping[str, float]) -> None:
+            """Add what stands for the question tokens of `span`; a word keeps its highest weight."""
+            weights.update(merge_weights(weights, brought))
+            for token in span:
+                groups.setdefault(by_fixed.get(token, token), {token}).update(brought)
+
         covered: set[str] = set()
         for term, brought in self.glossary.expand_terms(text, tokens, known):
-            weights = merge_weights(weights, brought)
+            bring(term, brought)
             covered.update(term)
-            for token in term:
-                groups.setdefault(by_fixed.get(token, token), {token}).update(brought)
         if self.dictionary is not None:
             for span, word in self.rejoined(tokens, index):  # a reading the segmenter did not choose: half weight
-                brought = {other: weight * REJOINED_SHARE for other, weight in self.translations(word, index).items()}
-                weights = merge_weights(weights, brought)
-                for token in span:
-                    groups.setdefault(by_fixed.get(token, token), {token}).update(brought)
+                bring(span, {other: weight * REJOINED_SHARE for other, weight in self.translations(word, index).items()})
             for span, found in self.homophones(tokens, index):
-                brought = merge_weights({found: 1.0}, self.translations(found, index) if has_cjk(found) else {})
-                weights = merge_weights(weights, brought)
-                for token in span:
-                    groups.setdefault(by_fixed.get(token, token), {token}).update(brought)
+                bring(span, merge_weights({found: 1.0}, self.translations(found, index) if has_cjk(found) else {}))
             for token in dict.fromkeys(tokens):
                 if token not in covered and token and not token[0].isdigit():
                     brought = self.translations(token, index)
                     if len(token) == 1 and everyday(token, self.frequency):  # 老 -> old, experienced, ...
                         brought = {word: weight * GENERAL_WORD_SHARE for word, weight in brought.items()}
-                    weights = merge_weights(weights, brought)
-                    groups.setdefault(by_fixed.get(token, token), {token}).update(brought)
+                    bring([token], brought)
         return Expansion(weights, {token: frozenset(group) for token, group in groups.items()})
 
     def rejoined(self, tokens: Sequence[str], index: Index) -> list[tuple[tuple[str, ...], str]]:
