@@ -128,13 +128,10 @@ def concept_weights(
         own = index.idf(word)
         if word not in adjusted or own <= 0:
             continue
-        forms = [
-            index.idf(token)
-            for token in group
-            if token != word and brought.get(token, 0.0) >= CONCEPT_TRANSLATION_WEIGHT and index.idf(token) > 0
-        ]
-        if forms and min(forms) < own:
-            adjusted[word] = adjusted[word] * min(forms) / own
+        sure = [index.idf(token) for token in group if token != word and brought.get(token, 0.0) >= CONCEPT_TRANSLATION_WEIGHT]
+        commonest = min((idf for idf in sure if idf > 0), default=own)
+        if commonest < own:
+            adjusted[word] = adjusted[word] * commonest / own
     return adjusted
 
 
