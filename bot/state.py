@@ -43,6 +43,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from retrieval.store import is_postgres_url
+
 FREQUENCIES = ("daily", "weekly")
 DEFAULT_FREQUENCY = "daily"
 DEFAULT_TIME = "08:00"
@@ -561,15 +563,11 @@ class BotState(ABC):
         return verdict
 
 
-def is_postgres(location: str | Path) -> bool:
-    return str(location).startswith(("postgresql://", "postgres://"))
-
-
 def connect_state(location: str | Path, lease_seconds: float | None = None) -> BotState:
     """The bot's state at `location` (a SQLite path or a postgresql:// URL), as it is.
     BRIEFBOT_DELIVERY_LEASE sets the claim lease in seconds."""
     lease = lease_seconds or float(os.environ.get("BRIEFBOT_DELIVERY_LEASE") or LEASE_SECONDS)
-    if is_postgres(location):
+    if is_postgres_url(location):
         from .state_postgres import PostgresBotState
 
         return PostgresBotState(str(location), lease)
