@@ -10,6 +10,8 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import threading
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -204,6 +206,9 @@ class Expansion:
     groups: dict[str, frozenset[str]]
 
 
+TRANSLATIONS_KEPT = 4096  # words per index view whose translations a translator keeps
+
+
 class Translator:
     """A question's words in the other language (and, for words the corpus never uses, in
     other words): the domain glossary first, then a general dictionary for the words the
@@ -219,6 +224,8 @@ class Translator:
         self.glossary = glossary
         self.dictionary = dictionary
         self.frequency = frequency
+        self._kept: weakref.WeakKeyDictionary[Index, dict[str, dict[str, float]]] = weakref.WeakKeyDictionary()
+        self._kept_lock = threading.Lock()
 
     def expand(self, text: str, tokens: Sequence[str], index: Index) -> Expansion:
         """Weighted tokens to add to the question's own, and what stands for each question token."""
@@ -320,7 +327,21 @@ class Translator:
 
     def translations(self, token: str, index: Index) -> dict[str, float]:
         """A word's dictionary translations that the corpus uses, first senses weighing most;
-        at full weight when the corpus never uses the word itself."""
+        at full weight when the corpus never uses the word itself. They depend only on the word
+        and the index view, which never changes, so each view keeps the latest words' (a server
+        meets the same words again and again, and each costs dozens of dictionary lookups)."""
+        with self._kept_lock:
+            kept = self._kept.setdefault(index, {})
+            found = kept.get(token)
+        if found is None:
+            found = self._translations(token, index)
+            with self._kept_lock:
+                if len(kept) >= TRANSLATIONS_KEPT:
+                    kept.pop(next(iter(kept)))  # the oldest first
+                kept[token] = found
+        return dict(found)
+
+    def _translations(self, token: str, index: Index) -> dict[str, float]:
         full = index.token_id(token) is None
         found: dict[str, float] = {}
         if has_cjk(token):

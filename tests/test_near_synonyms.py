@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from retrieval.expand import NEAR_SYNONYM_WEIGHT
+from tests.exports import ingest_synthetic
 
 
 @pytest.mark.parametrize(
@@ -51,3 +52,19 @@ def test_a_paraphrase_is_answered_through_the_bridge(seeded_library):
     assert answer.answered
     aukus = [hit for hit in answer.hits[:3] if any("AUKUS" in bullet for bullet in hit.bullets)]
     assert aukus and any("concerns over the AUKUS" in bullet for bullet in aukus[0].bullets)
+
+
+def test_a_new_index_view_translates_with_the_words_its_articles_brought(seeded_library, tmp_path):
+    """Translations are kept per index view: the view after an ingest finds the translation
+    ("refinery" for 炼油厂) that only the new articles use, and the old view still does not."""
+    translator = seeded_library.translator
+    (refinery,) = seeded_library.tokenizer("refinery")
+    before = seeded_library.index()
+    assert refinery not in translator.translations("炼油厂", before)
+    ingest_synthetic(seeded_library, tmp_path, "合成", 20)
+    after = seeded_library.index()
+    assert translator.translations("炼油厂", after)[refinery] > 0
+    assert refinery not in translator.translations("炼油厂", before)
+    kept = translator.translations("炼油厂", after)
+    kept.clear()  # a caller's copy: what the view keeps is not changed
+    assert translator.translations("炼油厂", after)[refinery] > 0
