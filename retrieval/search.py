@@ -36,6 +36,7 @@ CANDIDATE_FACTOR = 3
 POOL = 15  # candidates whose passages are scored (40 measured no better on dev, held-out or tune)
 ARTICLE_MIX = 1.0  # the article's BM25 as a whole, beside its best passages
 SECOND_PASSAGE_MIX = 0.3  # the next best passage: a second bullet on the question
+COVERAGE_MIX = 1.0  # an article whose best passage holds the question's concepts together, in either language, counts up to twice
 DATE_CANDIDATES = 50
 RANKING_PRUNE_SHARE = 0.8
 RANKING_EXPANSION_TERMS = 10
@@ -114,7 +115,7 @@ def search(
     return Answer(text, hits, notes, strong_terms(weights), answered)
 
 
-CONCEPT_TRANSLATION_WEIGHT = 0.5  # translations sure enough to say how common the concept is: glossary, first dictionary sense
+CONCEPT_TRANSLATION_WEIGHT = 0.5  # an English word's translations sure enough to say how common its concept is: glossary, first sense
 
 
 def concept_weights(
@@ -122,14 +123,24 @@ def concept_weights(
 ) -> dict[str, float]:
     """A question word counts no more than its concept is rare: a Chinese word that only titles
     and prose articles use ("加工") looks far rarer than its everyday English translation
-    ("process"), and would make those few articles everyone's answer."""
+    ("process"), and would make those few articles everyone's answer. A Chinese word is as
+    common as the commonest of all its translations (under Chinese titles and English bullets
+    every Chinese word looks rare, and a dictionary's first sense is not always the usual one:
+    全球 is "entire" before "global"); an English word's own idf is already the corpus's, and
+    only its sure translations can lower it."""
     adjusted = dict(weights)
     for word, group in groups.items():
         own = index.idf(word)
         if word not in adjusted or own <= 0:
             continue
-        sure = [index.idf(token) for token in group if token != word and brought.get(token, 0.0) >= CONCEPT_TRANSLATION_WEIGHT]
-        commonest = min((idf for idf in sure if idf > 0), default=own)
+        translations = [
+            index.idf(token)
+            for token in group
+            if token != word
+            and brought.get(token, 0.0) > 0
+            and (has_cjk(word) or brought[token] >= CONCEPT_TRANSLATION_WEIGHT)
+        ]
+        commonest = min((idf for idf in translations if idf > 0), default=own)
         if commonest < own:
             adjusted[word] = adjusted[word] * commonest / own
     return adjusted
@@ -259,7 +270,8 @@ def best_hits(
     the article as a whole; weigh by date; fold repeated stories; pick each hit's bullets."""
     evidence = passage_evidence(ranked, weights, index, terms)
     articles_scores = np.array([article for _, article in ranked])
-    score = (ARTICLE_MIX * articles_scores + evidence.best + SECOND_PASSAGE_MIX * evidence.second).tolist()
+    score = (ARTICLE_MIX * articles_scores + evidence.best + SECOND_PASSAGE_MIX * evidence.second)
+    score = (score * (1 + COVERAGE_MIX * evidence.coverage)).tolist()
     if scope and not scope.filter:
         days = db.days_by_rowid(evidence.rowids)
         score = [s * date_weight(scope, days[rowid]) for rowid, s in zip(evidence.rowids, score)]

@@ -143,8 +143,9 @@ def test_direction_words_are_told_from_subject_words(token, direction):
 
 
 def test_a_word_weighs_no_more_than_its_concept_is_rare(seeded_library):
-    """A Chinese word few articles use, whose sure English translation many use, is weighed
-    down to the translation's rarity; a translation rarer than the word changes nothing."""
+    """A Chinese word few articles use, whose English translation many use, is weighed down to
+    the translation's rarity, however loose the translation (under Chinese titles and English
+    bullets every Chinese word looks rare); a translation rarer than the word changes nothing."""
     from retrieval.search import concept_weights
 
     index = seeded_library.index()
@@ -152,9 +153,21 @@ def test_a_word_weighs_no_more_than_its_concept_is_rare(seeded_library):
     english = [token for token in ("process", "refin") if 0 < index.idf(token) < index.idf(chinese)]
     assert english, "the seeds hold an English word commoner than 加工"
     translation = english[0]
-    weights = {chinese: 1.0, translation: 0.6}
-    adjusted = concept_weights(index, weights, {chinese: frozenset({chinese, translation})}, {translation: 0.6})
-    assert adjusted[chinese] == pytest.approx(index.idf(translation) / index.idf(chinese))
-    assert adjusted[translation] == 0.6
-    unsure = concept_weights(index, weights, {chinese: frozenset({chinese, translation})}, {translation: 0.3})
-    assert unsure[chinese] == 1.0  # a loose translation says nothing about the concept
+    group = {chinese: frozenset({chinese, translation})}
+    for brought in (0.6, 0.2):
+        adjusted = concept_weights(index, {chinese: 1.0, translation: brought}, group, {translation: brought})
+        assert adjusted[chinese] == pytest.approx(index.idf(translation) / index.idf(chinese))
+        assert adjusted[translation] == brought
+
+
+def test_an_english_word_is_weighed_down_only_by_a_sure_translation(seeded_library):
+    """An English word's idf is already the corpus's: a loose Chinese translation that every
+    title uses (稀土) says nothing about it; a sure one does."""
+    from retrieval.search import concept_weights
+
+    index = seeded_library.index()
+    word, common = "refin", "稀土"
+    assert 0 < index.idf(common) < index.idf(word)
+    group = {word: frozenset({word, common})}
+    assert concept_weights(index, {word: 1.0}, group, {common: 0.3})[word] == 1.0
+    assert concept_weights(index, {word: 1.0}, group, {common: 0.6})[word] == pytest.approx(index.idf(common) / index.idf(word))
