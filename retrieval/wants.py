@@ -9,12 +9,16 @@ rising and falling), not words of any one corpus.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
+
+from .tokenize import simplified
 
 UP, DOWN = 1, -1
 
 _KIND_QUESTIONS = {
-    "share": r"占比|比例|份额|百分之|百分比|多少\s*%|几成|percent|percentage|\bshare\b|proportion|what\s+fraction",
+    "share": r"占比|比例|份额|百分之|百分比|多少\s*%|几成|占[^,，。?？]{0,6}(?:多少|几)|percent|percentage|\bshare\b|proportion|"
+    r"what\s+fraction|how\s+much\s+of\s+(?:the\s+)?(?:world|global|total)",
     "money": r"多少钱|金额|资金|投资|投了|花了|美元|人民币|亏了多少|赚了多少|营收|利润|市值|how\s+much\s+(?:money|did|does|is|was|will)|"
     r"\bcost|\bprice|\bworth\b|\binvest|\bdollars?\b|\bfund|revenue|profit|\bloss\b|\bdebt",
     "quantity": r"多少吨|几吨|吨|公斤|产量|储量|产能|出口量|进口量|how\s+many\s+tons|\btons?\b|tonnes|\bkg\b|kilograms?|output|"
@@ -95,7 +99,9 @@ class Wants:
 
 
 def question_wants(question: str) -> Wants:
-    """What the question asks for, from its question words, units and direction words."""
+    """What the question asks for, from its question words, units and direction words
+    (traditional characters read as simplified: 幾成 as 几成)."""
+    question = simplified(unicodedata.normalize("NFKC", question))
     kinds = tuple(kind for kind, pattern in _KINDS.items() if pattern.search(question))
     up, down = bool(UP_PATTERN.search(question)), bool(DOWN_PATTERN.search(question))
     direction = UP if up and not down else DOWN if down and not up else 0

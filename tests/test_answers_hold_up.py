@@ -83,6 +83,20 @@ def test_a_question_says_which_way_it_asks_about(question, direction):
     assert question_wants(question).direction == direction
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["中国稀土储量占全球多少", "中國稀土儲量佔全球幾成", "how much of the world's reserves does China hold", "what share of output"],
+)
+def test_a_question_about_a_part_of_a_whole_asks_for_a_share(question):
+    """"占…多少", "how much of the world" and traditional 幾成 ask for a share, not a tonnage alone."""
+    assert "share" in question_wants(question).kinds
+
+
+@pytest.mark.parametrize("question", ["哪幾隻稀土股跌了", "哪几只稀土股跌了"])
+def test_a_question_in_traditional_characters_asks_for_what_its_simplified_twin_asks(question):
+    assert question_wants(question) == question_wants("哪几只稀土股跌了")
+
+
 def test_a_question_about_falling_stocks_leads_with_the_bullet_about_falls(seeded_library):
     hit = seeded_library.ask("Which rare earth stocks fell?").hits[0]
     assert direction_of(hit.bullets[0]) == DOWN
