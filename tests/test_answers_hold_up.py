@@ -10,7 +10,16 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from retrieval.parse import split_bullets
-from retrieval.wants import DOWN, UP, direction_of, either_way, figures_in, question_wants, says_a_direction
+from retrieval.wants import (
+    DOWN,
+    UP,
+    asks_how_many,
+    direction_of,
+    either_way,
+    figures_in,
+    question_wants,
+    says_a_direction,
+)
 
 
 @pytest.mark.parametrize(
@@ -95,6 +104,17 @@ def test_a_question_about_a_part_of_a_whole_asks_for_a_share(question):
 @pytest.mark.parametrize("question", ["哪幾隻稀土股跌了", "哪几只稀土股跌了"])
 def test_a_question_in_traditional_characters_asks_for_what_its_simplified_twin_asks(question):
     assert question_wants(question) == question_wants("哪几只稀土股跌了")
+
+
+@pytest.mark.parametrize(("token", "asks"), [("几只", True), ("几家", True), ("多少个", True), ("几内亚", False), ("稀土", False)])
+def test_how_many_with_a_measure_word_is_a_question_word_not_a_subject(token, asks):
+    assert asks_how_many(token) is asks
+
+
+def test_a_question_word_the_corpus_never_uses_is_no_evidence_that_it_cannot_answer(seeded_library):
+    """"几只" (how many) is not in the corpus; the question is about falling stocks, which it is."""
+    answer = seeded_library.ask("哪几只稀土股跌了")
+    assert answer.answered
 
 
 def test_a_question_about_falling_stocks_leads_with_the_bullet_about_falls(seeded_library):
