@@ -206,6 +206,20 @@ class Expansion:
     groups: dict[str, frozenset[str]]
 
 
+def _as_the_corpus_writes(sense: tuple[str, ...], index: Index) -> tuple[str, ...] | None:
+    """A sense's words as the corpus has them: a word it never uses in that form by the first of
+    its irregular forms it does use ("fall" -> "fell", which no stemmer reaches); None when
+    some word has neither."""
+    found = []
+    for word in sense:
+        if index.token_id(word) is None:
+            word = next((form for form in english_forms(word) if index.token_id(form) is not None), None)
+            if word is None:
+                return None
+        found.append(word)
+    return tuple(found)
+
+
 TRANSLATIONS_KEPT = 4096  # words per index view whose translations a translator keeps
 
 
@@ -351,7 +365,7 @@ class Translator:
                     for part in self.dictionary.parts(token)
                 ]
                 return merge_weights(*parts) if len(parts) > 1 else {}
-            senses = [sense for sense in self.dictionary.english(token) if all(index.token_id(t) for t in sense)]
+            senses = [found for found in (_as_the_corpus_writes(sense, index) for sense in self.dictionary.english(token)) if found]
             for rank, sense in enumerate(senses[:DICTIONARY_SENSES]):
                 for word in sense:
                     found[word] = max(found.get(word, 0.0), _sense_weight(rank, full))

@@ -68,3 +68,11 @@ def test_a_new_index_view_translates_with_the_words_its_articles_brought(seeded_
     kept = translator.translations("炼油厂", after)
     kept.clear()  # a caller's copy: what the view keeps is not changed
     assert translator.translations("炼油厂", after)[refinery] > 0
+
+
+def test_a_translation_the_corpus_writes_only_in_an_irregular_form_is_found_in_that_form(seeded_library):
+    """CC-CEDICT gives 跌 as "fall"; the corpus never writes "fall", but says stocks "fell"."""
+    index = seeded_library.index()
+    (fall,), (fell,) = seeded_library.tokenizer("fall"), seeded_library.tokenizer("fell")
+    assert index.token_id(fall) is None and index.token_id(fell) is not None
+    assert seeded_library.translator.translations("跌", index)[fell] > 0
