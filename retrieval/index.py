@@ -347,20 +347,30 @@ class SegmentedPassages:
         return self.parts[at].of(position - int(self.bases[at]))
 
     def many(self, positions: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """As BulletTokens.many: each segment is read once for all its documents among
+        `positions` (a question's candidates come in rank order, scattered over segments),
+        then the documents are put back in the order asked."""
         positions = np.asarray(positions, dtype=np.int64)
         if len(self.parts) == 1:
             return self.parts[0].many(positions)
+        if not len(positions) or not self.parts:
+            return np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0, np.int64)
         owner = np.searchsorted(self.bases, positions, side="right") - 1
-        pieces = []
-        run_start = 0
-        for end in [*np.nonzero(np.diff(owner))[0] + 1, len(positions)]:  # runs in one segment, in order
-            if end > run_start:
-                at = int(owner[run_start])
-                pieces.append(self.parts[at].many(positions[run_start:end] - self.bases[at]))
-            run_start = end
-        if not pieces:
-            return self.parts[0].many(positions) if self.parts else (np.zeros(0, np.int32),) * 3
-        return tuple(np.concatenate(column) for column in zip(*pieces))
+        order = np.argsort(owner, kind="stable")
+        segments, firsts = np.unique(owner[order], return_index=True)
+        bounds = [*firsts[1:], len(order)]
+        pieces = [
+            self.parts[at].many(positions[order[first:last]] - self.bases[at])
+            for at, first, last in zip(segments.tolist(), firsts.tolist(), bounds)
+        ]
+        ids, lengths, counts = (np.concatenate(column) for column in zip(*pieces))
+        back = np.empty_like(order)
+        back[order] = np.arange(len(order))  # where each asked document sits in the segment-wise read
+        passage_starts = np.concatenate(([0], np.cumsum(counts)))
+        passages = _ranges(passage_starts[back], counts[back])
+        token_starts = np.concatenate(([0], np.cumsum(lengths)))
+        tokens = _ranges(token_starts[passages], lengths[passages])
+        return ids[tokens], lengths[passages], counts[back]
 
     def average_length(self) -> float:
         """The mean number of tokens per passage, for BM25's length normalisation."""

@@ -147,3 +147,26 @@ def test_an_array_read_from_disk_refuses_what_is_outside_it(seeded_library, monk
         docs.read_ranges(np.array([0]), np.array([len(docs) + 1]))
     with pytest.raises(IndexError):
         docs[np.array([1, 2])]
+
+
+def test_passages_of_documents_in_several_segments_come_back_in_the_order_asked():
+    """A question's candidates come in rank order, scattered over segments: each segment is
+    read once, and every document's passages still come back where it was asked."""
+    from retrieval.index import BulletTokens, SegmentedPassages
+
+    rng = np.random.default_rng(7)
+    parts, expected = [], {}
+    for segment in range(3):
+        passages = rng.integers(0, 4, size=5)  # some documents have no passages
+        lengths = rng.integers(1, 5, size=int(passages.sum()))
+        ids = rng.integers(0, 1000, size=int(lengths.sum()))
+        part = BulletTokens.from_lengths(ids, lengths, passages)
+        parts.append(part)
+        for local in range(5):
+            expected[segment * 5 + local] = part.of(local)
+    passages = SegmentedPassages(parts, np.array([0, 5, 10]))
+    asked = [11, 2, 7, 0, 14, 3, 12, 5]
+    ids, lengths, counts = passages.many(asked)
+    assert ids.tolist() == np.concatenate([expected[p][0] for p in asked]).tolist()
+    assert lengths.tolist() == np.concatenate([expected[p][1] for p in asked]).tolist()
+    assert counts.tolist() == [len(expected[p][1]) for p in asked]
