@@ -365,7 +365,8 @@ class Translator:
                     for part in self.dictionary.parts(token)
                 ]
                 return merge_weights(*parts) if len(parts) > 1 else {}
-            senses = [found for found in (_as_the_corpus_writes(sense, index) for sense in self.dictionary.english(token)) if found]
+            written = (_as_the_corpus_writes(sense, index) for sense in self.dictionary.english(token))
+            senses = [sense for sense in written if sense]
             for rank, sense in enumerate(senses[:DICTIONARY_SENSES]):
                 for word in sense:
                     found[word] = max(found.get(word, 0.0), _sense_weight(rank, full))
