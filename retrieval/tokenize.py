@@ -197,10 +197,24 @@ def _new_segmenter(user_words: tuple[str, ...] | list[str]):
 FULL_LOAD_AFTER_LOOKUPS = 20_000
 
 
+def jieba_table_path() -> Path | None:
+    """Where jieba's dictionary table is kept (built or not); None if jieba is not installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("jieba")
+    if spec is None or spec.origin is None:
+        return None
+    return _frequency_table_path(Path(spec.origin).with_name("dict.txt"), _cache_folder() or Path(tempfile.gettempdir()))
+
+
+def _frequency_table_path(dictionary: Path, folder: Path) -> Path:
+    stat = dictionary.stat()
+    return folder / f"jieba-{stat.st_size}-{int(stat.st_mtime)}.sqlite"
+
+
 def _frequency_table(dictionary: Path, folder: Path) -> Path:
     """jieba's prefix dictionary as an SQLite table beside the database, built once."""
-    stat = dictionary.stat()
-    table = folder / f"jieba-{stat.st_size}-{int(stat.st_mtime)}.sqlite"
+    table = _frequency_table_path(dictionary, folder)
     if table.exists():
         return table
     frequencies, total = _prefix_dictionary(dictionary)
