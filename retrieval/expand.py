@@ -25,7 +25,7 @@ from .errors import BriefbotError
 from .index import CHINESE, NOT_CHINESE, Index
 from .numbers import short_year
 from .lexicon import GENERAL_WORD_SHARE, Dictionary, common_english_stems, english_forms, english_stems, everyday
-from .tokenize import STOP_WORDS, has_cjk, normalize, stem
+from .tokenize import has_cjk, is_stop_word, normalize, stem
 
 Tokenize = Callable[[str], list[str]]
 
@@ -190,7 +190,7 @@ class Glossary:
             tokens: list[str] = []
             for position, piece in enumerate(_CHINESE_WORD.split(term)):
                 if position % 2:
-                    tokens += [piece] if piece not in STOP_WORDS else []
+                    tokens += [] if is_stop_word(piece) else [piece]
                 elif piece.strip():
                     tokens += self._tokenize(piece)
             self._token_cache[term] = tuple(tokens)

@@ -28,7 +28,7 @@ from .models import SHANGHAI, Answer, Article, Hit, Note, Sighting
 from .scoring import Ranking
 from .store import ArticleStore
 from .stories import similar_titles, title_bigrams
-from .wants import Wants, asks_how_many, either_way, marks, question_wants, says_a_direction
+from .wants import Wants, either_way, marks, question_wants, says_a_direction
 from .tokenize import has_cjk
 
 MAX_QUESTION_CHARS = 512
@@ -92,7 +92,7 @@ def search(
             return Answer(text, hits, notes, answered=bool(hits))
         if not scope.recent:  # "最近" on a subject only leans towards the newest: nothing to explain
             notes.extend(scope.notes)
-    tokens = [token for token in tokenize(content) if not asks_how_many(token)]
+    tokens = tokenize(content)
     weights = query_weights(tokens, _frequency(tokenize))
     groups = {token: {token} for token in tokens}
     if translator is not None:

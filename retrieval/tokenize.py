@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .numbers import normalize_numbers
 
-TOKENIZER_VERSION = "4"
+TOKENIZER_VERSION = "5"
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HAS_CJK = re.compile(f"[{_CJK}]")
@@ -53,9 +53,18 @@ CHINESE_STOP_WORDS = frozenset(
     我 我们 你 你们 他 他们 它 请 告诉 关于 一下 以及 进行 相关 情况 方面 新闻 消息 动态 进展 报道 哪 哪里
     有关 一些 几 吗 么 呢 说 称 最 啥 谁
     啥时候 什么时候 到底 究竟 是不是 是不 还是 那边 这边 怎么样 咋 咋样 为啥 干嘛 多大 多久 哪年 哪国 哪家 哪儿
-    靠谱 一共 总共 几种 几个 几年 了吗 没有 呗 嘛 哦 吧""".split()
+    靠谱 一共 总共 了吗 没有 呗 嘛 哦 吧""".split()
 )
 STOP_WORDS = ENGLISH_STOP_WORDS | CHINESE_STOP_WORDS
+# 几 or 多少 before a Chinese measure word only asks how many ("几只", "几家", "多少个"): a stop
+# word, not a subject; other words that start with 几 (几内亚, Guinea) are kept.
+_MEASURE_WORDS = "只个家位次种年成天名条项件所座艘架辆台部张本份批轮场回遍趟周月日号点岁斤吨倍十百千万亿"
+_HOW_MANY = re.compile(f"^(?:几|多少)[{_MEASURE_WORDS}]$")
+
+
+def is_stop_word(word: str) -> bool:
+    """A word that says nothing about what a text is about: a listed stop word, or how-many."""
+    return word in STOP_WORDS or bool(_HOW_MANY.match(word))
 
 
 def has_cjk(text: str) -> bool:
@@ -139,7 +148,7 @@ class Tokenizer:
         for match in _PIECES.finditer(_US.sub("US", normalize(text))):
             kind, piece = match.lastgroup, match.group()
             if kind == "cjk":
-                tokens.extend(w for w in self._segment(piece) if w not in STOP_WORDS)
+                tokens.extend(w for w in self._segment(piece) if not is_stop_word(w))
             elif kind == "num":
                 tokens.append(normalize_number(piece))
             else:

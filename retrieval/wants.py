@@ -98,17 +98,6 @@ class Wants:
     directional: bool = False  # asks which way something went
 
 
-# Chinese measure words: 几 ("how many") before one is a question word ("几只", "几家"), not a
-# subject; other words that start with 几 (几内亚, Guinea) are left alone.
-_CLASSIFIERS = "只个家位次种年成天名条项件所座艘架辆台部张本份批轮场回遍趟周月日号点岁斤吨倍十百千万亿"
-_HOW_MANY = re.compile(f"^(?:几|多少)[{_CLASSIFIERS}]$")
-
-
-def asks_how_many(token: str) -> bool:
-    """A Chinese token that only asks how many ("几只", "几家", "多少个"): not what the question is about."""
-    return bool(_HOW_MANY.match(token))
-
-
 def question_wants(question: str) -> Wants:
     """What the question asks for, from its question words, units and direction words
     (traditional characters read as simplified: 幾成 as 几成)."""
