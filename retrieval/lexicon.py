@@ -21,7 +21,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from .tokenize import TOKENIZER_VERSION, _cache_folder, has_cjk, simplified
+from .tokenize import TOKENIZER_VERSION, cache_folder, has_cjk, simplified
 
 LEXICON_VERSION = "7"
 PIVOT_SENSES = 4  # a Chinese headword with more senses is too general to join two English words
@@ -165,8 +165,7 @@ def _cedict_source() -> Path:
 
 def _cedict_path() -> Path:
     source = _cedict_source()
-    folder = _cache_folder() or Path(os.environ.get("TMPDIR", "/tmp"))
-    return folder / f"cedict-{source.stat().st_size}-{LEXICON_VERSION}-{TOKENIZER_VERSION}.sqlite"
+    return cache_folder() / f"cedict-{source.stat().st_size}-{LEXICON_VERSION}-{TOKENIZER_VERSION}.sqlite"
 
 
 def _cedict_table(tokenize: Tokenize) -> Path:
@@ -266,8 +265,7 @@ def irregular_forms() -> dict[str, tuple[str, ...]]:
 def _irregular_path() -> Path:
     from importlib.metadata import version
 
-    folder = _cache_folder() or Path(os.environ.get("TMPDIR", "/tmp"))
-    return folder / f"irregular-{version('lemminflect')}-{TOKENIZER_VERSION}-2.json"
+    return cache_folder() / f"irregular-{version('lemminflect')}-{TOKENIZER_VERSION}-2.json"
 
 
 def tables_missing() -> bool:

@@ -191,7 +191,7 @@ def _new_segmenter(user_words: tuple[str, ...] | list[str]):
     jieba.setLogLevel(logging.WARNING)
     segmenter = jieba.Tokenizer()
     dictionary = Path(jieba.__file__).with_name("dict.txt")
-    folder = _cache_folder() or Path(tempfile.gettempdir())
+    folder = cache_folder()
     try:
         frequencies = _LazyFrequencies(segmenter, _frequency_table(dictionary, folder))
         segmenter.FREQ, segmenter.total = frequencies, frequencies.total
@@ -213,7 +213,7 @@ def jieba_table_path() -> Path | None:
     spec = importlib.util.find_spec("jieba")
     if spec is None or spec.origin is None:
         return None
-    return _frequency_table_path(Path(spec.origin).with_name("dict.txt"), _cache_folder() or Path(tempfile.gettempdir()))
+    return _frequency_table_path(Path(spec.origin).with_name("dict.txt"), cache_folder())
 
 
 def _frequency_table_path(dictionary: Path, folder: Path) -> Path:
@@ -318,12 +318,12 @@ def _import_jieba():
     return jieba
 
 
-def _cache_folder():
-    """$XDG_CACHE_HOME/briefbot (or ~/.cache/briefbot) for jieba's dictionary table,
-    which survives reboots unlike the temp folder; None if it cannot be made."""
+def cache_folder() -> Path:
+    """Where the dictionary tables are kept: $XDG_CACHE_HOME/briefbot (or ~/.cache/briefbot),
+    which survives reboots, or the temp folder when that cannot be made."""
     folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "briefbot"
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
-        return None
+        return Path(tempfile.gettempdir())
     return folder
