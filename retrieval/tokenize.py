@@ -124,12 +124,15 @@ def simplified(text: str) -> str:
     return _CJK_RUN.sub(lambda run: _to_simplified()(run.group()), text) if has_cjk(text) else text
 
 
+def normalize_script(text: str) -> str:
+    """NFKC (full-width forms) and traditional to simplified Chinese."""
+    return text if text.isascii() else simplified(unicodedata.normalize("NFKC", text))
+
+
 def normalize(text: str) -> str:
-    """What both documents and questions go through before they are cut into tokens: NFKC
-    (full-width forms), traditional to simplified Chinese, numbers in one canonical form."""
-    if not text.isascii():
-        text = simplified(unicodedata.normalize("NFKC", text))
-    return normalize_numbers(text)
+    """What both documents and questions go through before they are cut into tokens: the
+    script normalised, numbers in one canonical form."""
+    return normalize_numbers(normalize_script(text))
 
 
 class Tokenizer:

@@ -9,10 +9,9 @@ rising and falling), not words of any one corpus.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
-from .tokenize import simplified
+from .tokenize import normalize_script
 
 UP, DOWN = 1, -1
 
@@ -101,7 +100,7 @@ class Wants:
 def question_wants(question: str) -> Wants:
     """What the question asks for, from its question words, units and direction words
     (traditional characters read as simplified: 幾成 as 几成)."""
-    question = simplified(unicodedata.normalize("NFKC", question))
+    question = normalize_script(question)
     kinds = tuple(kind for kind, pattern in _KINDS.items() if pattern.search(question))
     up, down = bool(UP_PATTERN.search(question)), bool(DOWN_PATTERN.search(question))
     direction = UP if up and not down else DOWN if down and not up else 0
