@@ -179,12 +179,17 @@ class Vocabulary:
     @property
     def ids(self) -> dict[str, int]:
         """Every word's id, as one dict (words looked up by binary search so far are folded in)."""
+        self.fold()
+        return self._ids
+
+    def fold(self) -> None:
+        """Put the words found by binary search so far into the dict: a server does it as it
+        warms up, and a writer before it adds."""
         if self._sorted:
             with self._folding:
                 for first, order in self._sorted:
                     self._ids.update(zip(self.words[first : first + len(order)], range(first, first + len(order))))
                 self._sorted = []
-        return self._ids
 
     def get(self, word: str) -> int | None:
         """The id of `word`, or None."""

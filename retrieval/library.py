@@ -234,7 +234,7 @@ class Library:
         the dictionaries whole does not stay in the server's memory."""
         lexicon.build_tables_apart()
         self.ask("稀土出口管制 rare earht export curbs")
-        self.index().vocabulary.ids  # every word in one dict: a cold CLI question searches sorted words instead
+        self.index().vocabulary.fold()  # every word in one dict: a cold CLI question searches sorted words instead
 
     def ask(self, question: str, k: int = 5) -> Answer:
         return self._on_index(lambda index: search(self.store, index, self.tokenizer, question, k, self.translator))

@@ -53,7 +53,7 @@ def test_words_are_found_while_another_thread_builds_the_dictionary():
 def test_a_built_dictionary_takes_a_new_segments_words_straight_in(vocabulary):
     """A server that warmed up keeps one dict: the words of segments that arrive later are not
     left to binary search, which would slow every question after each ingest."""
-    vocabulary.ids
+    vocabulary.fold()
     more = ["新词", "newword"]
     vocabulary.extend(more, word_order(more))
     assert vocabulary._sorted == []
