@@ -161,6 +161,30 @@ _NO_DOCS = np.zeros(0, dtype=np.int32)
 _NO_WEIGHTS = np.zeros(0, dtype=np.float32)
 
 
+@dataclass(frozen=True)
+class Postings:
+    """A term's live postings in one view, segment by segment, never copied into one list
+    (at 1M articles a common word's list runs to hundreds of thousands of entries in each of
+    ten segments): each part's first position in the view, its documents' local positions
+    (ascending) and the term's score in each, idf included."""
+
+    parts: tuple[tuple[int, np.ndarray, np.ndarray], ...] = ()
+
+    def __len__(self) -> int:
+        return sum(len(docs) for _, docs, _ in self.parts)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(docs.nbytes + scores.nbytes for _, docs, scores in self.parts)
+
+    def joined(self) -> tuple[np.ndarray, np.ndarray]:
+        """The view positions (ascending) and scores in one pair of arrays."""
+        if not self.parts:
+            return _NO_DOCS.astype(np.int64), _NO_WEIGHTS
+        positions = np.concatenate([docs.astype(np.int64) + base for base, docs, _ in self.parts])
+        return positions, np.concatenate([scores for _, _, scores in self.parts])
+
+
 class Vocabulary:
     """Words and their ids, append-only: views over older segments share it and never
     see ids past their own size. Only the process holding the index's write lock adds.
@@ -417,7 +441,7 @@ class Index:
         self._kinds: np.ndarray | None = None
         self._max_impacts: np.ndarray | None = None
         self._english: dict[tuple[str, int], list[str]] | None = None
-        self._cached: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()  # least recent first
+        self._cached: OrderedDict[int, Postings] = OrderedDict()  # least recent first
         self._cached_bytes = 0
         self._cache_budget = max(CACHED_POSTINGS_BYTES, CACHED_POSTINGS_PER_DOCUMENT * self.size)
         self._cache_lock = threading.Lock()
@@ -554,32 +578,33 @@ class Index:
 
     # --- scores --------------------------------------------------------------------
 
-    def postings(self, token_id: int) -> tuple[np.ndarray, np.ndarray]:
-        """The positions of the live documents holding a term (ascending) and its score in each.
-        The longest lists recent questions read are kept (common words recur in most questions),
-        within a budget; the view is immutable, so they never go stale."""
+    def postings(self, token_id: int) -> Postings:
+        """The live documents holding a term and its score in each, segment by segment.
+        The longest lists recent questions read are kept (common words recur in most
+        questions), within a budget; the view is immutable, so they never go stale."""
         with self._cache_lock:
             found = self._cached.get(token_id)
             if found is not None:
                 self._cached.move_to_end(token_id)
                 return found
         found = self._read_postings(token_id)
-        size = found[0].nbytes + found[1].nbytes
-        if len(found[0]) >= CACHED_POSTINGS_MIN and size <= self._cache_budget // 4:
+        size = found.nbytes
+        if len(found) >= CACHED_POSTINGS_MIN and size <= self._cache_budget // 4:
             with self._cache_lock:
                 if token_id not in self._cached:
-                    for array in found:
-                        array.flags.writeable = False  # shared by every question that reads the term
+                    for _, *arrays in found.parts:
+                        for array in arrays:
+                            array.flags.writeable = False  # shared by every question that reads the term
                     self._cached[token_id] = found
                     self._cached_bytes += size
                 while self._cached_bytes > self._cache_budget:
-                    _, (positions, scores) = self._cached.popitem(last=False)
-                    self._cached_bytes -= positions.nbytes + scores.nbytes
+                    _, dropped = self._cached.popitem(last=False)
+                    self._cached_bytes -= dropped.nbytes
         return found
 
-    def _read_postings(self, token_id: int) -> tuple[np.ndarray, np.ndarray]:
+    def _read_postings(self, token_id: int) -> Postings:
         idf = np.float32(self.idfs()[token_id]) if token_id < self.vocabulary_size else np.float32(0)
-        positions, scores = [], []
+        parts = []
         for number, segment in enumerate(self.segments):
             docs, weights = segment.postings(token_id)
             if not len(docs):
@@ -588,13 +613,8 @@ class Index:
             if mask is not None:
                 keep = mask[docs]
                 docs, weights = docs[keep], weights[keep]
-            positions.append(docs + self.bases[number] if number else docs)
-            scores.append(weights)
-        if not positions:
-            return _NO_DOCS, _NO_WEIGHTS
-        if len(positions) == 1:
-            return positions[0], scores[0] * idf
-        return np.concatenate(positions), np.concatenate(scores) * idf
+            parts.append((int(self.bases[number]), docs, weights * idf))
+        return Postings(tuple(parts))
 
     def max_impacts(self) -> np.ndarray:
         """The highest score each vocabulary id gives any document."""

@@ -133,13 +133,18 @@ def _with_deferred_terms(
     binary search, or, for a pool that is large next to its posting list, by spreading it out."""
     totals = partial[pool]
     for token_id in sorted(deferred):
-        positions, scores = index.postings(token_id)
-        if len(pool) * SEARCH_COST < len(positions):
-            at = np.minimum(np.searchsorted(positions, pool.astype(positions.dtype)), len(positions) - 1)
-            found = np.where(positions[at] == pool, scores[at], np.float32(0))
+        postings = index.postings(token_id)
+        if len(pool) * SEARCH_COST < len(postings):
+            found = np.zeros(len(pool), dtype=np.float32)
+            for base, docs, scores in postings.parts:
+                local = pool - base
+                at = np.minimum(np.searchsorted(docs, local.astype(docs.dtype)), len(docs) - 1)
+                held = docs[at] == local
+                found[held] = scores[at[held]]
         else:
             spread = np.zeros(index.size, dtype=np.float32)
-            spread[positions] = scores
+            for base, docs, scores in postings.parts:
+                spread[base:][docs] = scores
             found = spread[pool]
         totals = totals + terms[token_id] * found
     return totals
@@ -153,12 +158,13 @@ def _dense(index: Index, terms: Mapping[int, float], allowed: np.ndarray | None)
 
 
 def _add(index: Index, scores: np.ndarray, token_id: int, weight: float, allowed: np.ndarray | None) -> None:
-    """Add a term's weighted scores to every document holding it (within `allowed`)."""
-    positions, impacts = index.postings(token_id)
-    if allowed is not None:
-        keep = allowed[positions]
-        positions, impacts = positions[keep], impacts[keep]
-    np.add.at(scores, positions, weight * impacts)  # a term's positions are distinct; add.at is faster than +=
+    """Add a term's weighted scores to every document holding it (within `allowed`), a
+    segment at a time: each segment's documents are a slice of `scores`."""
+    for base, docs, impacts in index.postings(token_id).parts:
+        if allowed is not None:
+            keep = allowed[base:][docs]
+            docs, impacts = docs[keep], impacts[keep]
+        np.add.at(scores[base:], docs, weight * impacts)  # a term's positions are distinct; add.at is faster than +=
 
 
 SAMPLE_STRIDE = 16  # every so many documents' scores are looked at to set the bar for the best,

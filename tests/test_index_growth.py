@@ -109,7 +109,7 @@ def top(index, weights) -> list[int]:
     for token, weight in weights.items():
         token_id = index.token_id(token)
         if token_id is not None:
-            positions, values = index.postings(token_id)
+            positions, values = index.postings(token_id).joined()
             scores[positions] += weight * values
     order = np.argsort(-scores, kind="stable")[:5]
     return [int(index.rowids[i]) for i in order if scores[i] > 0]

@@ -118,8 +118,8 @@ def test_posting_lists_kept_between_questions_stay_within_their_budget_and_equal
     words = index.words(range(index.vocabulary_size))[:3000]
     for word in words * 2:  # the second round mixes kept lists and lists read again
         token_id = index.token_id(word)
-        positions, scores = index.postings(token_id)
-        fresh = index._read_postings(token_id)
+        positions, scores = index.postings(token_id).joined()
+        fresh = index._read_postings(token_id).joined()
         assert positions.tolist() == fresh[0].tolist() and scores.tolist() == fresh[1].tolist()
         assert index._cached_bytes <= 64 << 10
     assert index._cached  # long lists were kept
