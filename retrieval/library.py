@@ -228,11 +228,13 @@ class Library:
         return use(index)
 
     def warm_up(self) -> None:
-        """Load what the first questions would otherwise wait for: the index, jieba's
-        dictionary, CC-CEDICT, the English word lists and lemmas. A server calls it at start.
+        """Load what the first questions would otherwise wait for: the index (and its files
+        into the kernel's page cache), jieba's dictionary, CC-CEDICT, the English word lists
+        and lemmas. A server calls it at start.
         Dictionary tables not built yet are built in a child process first, so that reading
         the dictionaries whole does not stay in the server's memory."""
         lexicon.build_tables_apart()
+        segments.preload(self.index_folder, [segment.name for segment in self.index().segments])
         self.ask("稀土出口管制 rare earht export curbs")
         self.index().vocabulary.fold()  # every word in one dict: a cold CLI question searches sorted words instead
 

@@ -598,6 +598,34 @@ def _merge_small(folder: Path, manifest: Manifest, view: Index) -> Index:
     return view
 
 
+PRELOAD_CHUNK = 4 << 20
+
+
+def preload(folder: Path, names: Iterable[str]) -> int:
+    """Ask the kernel to read the named segments' files into its page cache, as a search
+    server preloads its index, so that the first questions after a start do not each wait
+    on the disk for the lists they read (at 1M articles a question on a cold cache took
+    about three times as long). Nothing is read into this process, whose memory stays as it
+    was; the kernel reads in the background and may drop the pages again under pressure or
+    when they go unused. Returns the bytes asked for; 0 where the call does not exist."""
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is None:
+        return 0
+    asked = 0
+    for name in names:
+        for path in sorted((Path(folder) / name).glob("*.npy")):
+            with contextlib.suppress(OSError):  # a segment merged away meanwhile: nothing to read
+                handle = os.open(path, os.O_RDONLY)
+                try:
+                    size = os.fstat(handle).st_size
+                    for start in range(0, size, PRELOAD_CHUNK):  # the kernel reads at most a few MB a call
+                        advise(handle, start, min(PRELOAD_CHUNK, size - start), os.POSIX_FADV_WILLNEED)
+                    asked += size
+                finally:
+                    os.close(handle)
+    return asked
+
+
 def remove_unnamed(folder: Path, manifest: Manifest) -> None:
     """Delete what the manifest does not name: merged-away segments, a killed writer's
     folders, an older format's files. Readers that mapped them keep their mappings."""
