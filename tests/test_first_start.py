@@ -7,6 +7,7 @@ the disk (at 1M articles on a cold cache, about 35 against 19 ms a question)."""
 from __future__ import annotations
 
 import gzip
+import itertools
 
 from retrieval import lexicon, segments
 
@@ -58,7 +59,7 @@ def test_a_warm_up_asks_the_kernel_to_read_every_file_of_the_index_whole(seeded_
     assert files and sorted(asked) == files
     for path, ranges in asked.items():
         covered = sorted(ranges)
-        assert covered[0][0] == 0 and all(a + n == b for (a, n), (b, _) in zip(covered, covered[1:]))
+        assert covered[0][0] == 0 and all(a + n == b for (a, n), (b, _) in itertools.pairwise(covered))
         assert covered[-1][0] + covered[-1][1] == os.path.getsize(path)
 
 
