@@ -177,13 +177,6 @@ class Postings:
     def nbytes(self) -> int:
         return sum(docs.nbytes + scores.nbytes for _, docs, scores in self.parts)
 
-    def joined(self) -> tuple[np.ndarray, np.ndarray]:
-        """The view positions (ascending) and scores in one pair of arrays."""
-        if not self.parts:
-            return _NO_DOCS.astype(np.int64), _NO_WEIGHTS
-        positions = np.concatenate([docs.astype(np.int64) + base for base, docs, _ in self.parts])
-        return positions, np.concatenate([scores for _, _, scores in self.parts])
-
 
 class Vocabulary:
     """Words and their ids, append-only: views over older segments share it and never
@@ -592,9 +585,8 @@ class Index:
         if len(found) >= CACHED_POSTINGS_MIN and size <= self._cache_budget // 4:
             with self._cache_lock:
                 if token_id not in self._cached:
-                    for _, *arrays in found.parts:
-                        for array in arrays:
-                            array.flags.writeable = False  # shared by every question that reads the term
+                    for _, docs, scores in found.parts:  # shared by every question that reads the term
+                        docs.flags.writeable = scores.flags.writeable = False
                     self._cached[token_id] = found
                     self._cached_bytes += size
                 while self._cached_bytes > self._cache_budget:

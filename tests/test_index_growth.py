@@ -13,6 +13,7 @@ from retrieval import Library, segments
 from retrieval.index import SegmentBuilder, build_index
 from retrieval.segments import MANIFEST, MERGE_FACTOR, SEGMENT_DOCUMENTS, merge_plan
 from tests.exports import export_text, ingest_synthetic
+from tests.postings import joined
 
 
 def manifest(library: Library) -> dict:
@@ -109,7 +110,7 @@ def top(index, weights) -> list[int]:
     for token, weight in weights.items():
         token_id = index.token_id(token)
         if token_id is not None:
-            positions, values = index.postings(token_id).joined()
+            positions, values = joined(index.postings(token_id))
             scores[positions] += weight * values
     order = np.argsort(-scores, kind="stable")[:5]
     return [int(index.rowids[i]) for i in order if scores[i] > 0]

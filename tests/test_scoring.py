@@ -13,6 +13,7 @@ from retrieval import parse_file
 from retrieval.index import B, K1, article_text, build_index
 from retrieval.scoring import Ranking, top_documents
 from retrieval.tokenize import Tokenizer
+from tests.postings import joined
 
 
 @pytest.fixture(scope="module")
@@ -118,8 +119,8 @@ def test_posting_lists_kept_between_questions_stay_within_their_budget_and_equal
     words = index.words(range(index.vocabulary_size))[:3000]
     for word in words * 2:  # the second round mixes kept lists and lists read again
         token_id = index.token_id(word)
-        positions, scores = index.postings(token_id).joined()
-        fresh = index._read_postings(token_id).joined()
+        positions, scores = joined(index.postings(token_id))
+        fresh = joined(index._read_postings(token_id))
         assert positions.tolist() == fresh[0].tolist() and scores.tolist() == fresh[1].tolist()
         assert index._cached_bytes <= 64 << 10
     assert index._cached  # long lists were kept
