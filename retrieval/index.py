@@ -4,8 +4,9 @@ An ingest tokenizes only the articles it wrote and saves them as a new segment; 
 (`Index`) over the segments answers questions meanwhile and the next view takes the new
 segment in. Term ids come from one append-only vocabulary: each segment lists the words
 it introduced, so the vocabulary is the segments' word lists in order. A replaced article
-is tombstoned in its old segment. Small segments are merged into larger ones (by their
-stored token ids, nothing is tokenized again), which also drops tombstoned documents.
+is tombstoned in its old segment. Runs of segments of one size are merged into one (from
+their stored postings and passages, nothing is tokenized again), which also drops tombstoned
+documents.
 
 Scores are Lucene's BM25: idf = ln(1 + (N - df + 0.5) / (df + 0.5)) over the whole index,
 at question time, times each posting's tf / (tf + k1 (1 - b + b dl / avgdl)), stored as it
@@ -340,21 +341,6 @@ class SegmentBuilder:
         )
         words = self.vocabulary.words[self.first_term :]
         return build_segment(name, np.asarray(self.rowids, np.int64), titles, bullets, self.first_term, words, average_length)
-
-
-def merge_segments(name: str, segments: Sequence[Segment], dead: Mapping[str, np.ndarray], average_length: float) -> Segment:
-    """One segment holding the live documents of adjacent `segments`, weights recomputed."""
-    parts = []
-    for segment in segments:
-        live = np.nonzero(~np.isin(segment.rowids, dead.get(segment.name, ())))[0]
-        parts.append((segment, live))
-    rowids = np.concatenate([segment.rowids[live] for segment, live in parts])
-    tokens = []
-    for which in ("titles", "bullets"):
-        ids, lengths, counts = zip(*(getattr(segment, which).many(live) for segment, live in parts))
-        tokens.append(BulletTokens.from_lengths(np.concatenate(ids), np.concatenate(lengths), np.concatenate(counts)))
-    words = [word for segment in segments for word in segment.words]
-    return build_segment(name, rowids, tokens[0], tokens[1], segments[0].first_term, words, average_length)
 
 
 class SegmentedPassages:

@@ -12,7 +12,11 @@ import pytest
 from retrieval import Library, segments
 from retrieval.index import SegmentBuilder, build_index
 from retrieval.segments import MANIFEST, MERGE_FACTOR, SEGMENT_DOCUMENTS, merge_plan
+from benchmarks import bench as benchmark
+from retrieval import parse_file
+from retrieval.tokenize import Tokenizer
 from tests.exports import export_text, ingest_synthetic
+from tests.merging import merged_in_memory
 from tests.postings import joined
 
 
@@ -82,7 +86,7 @@ def test_a_fuller_copy_replaces_the_indexed_one_which_is_never_found_again(tmp_p
         ([5000] * 3, None),
         ([90_000] + [10] * MERGE_FACTOR, (1, 1 + MERGE_FACTOR)),
         ([10] * (MERGE_FACTOR - 1), None),
-        ([SEGMENT_DOCUMENTS] * (MERGE_FACTOR + 2), None),  # full segments are never merged
+        ([SEGMENT_DOCUMENTS] * (MERGE_FACTOR + 2), (0, MERGE_FACTOR + 2)),  # a bulk build's segments become one
         ([500] * MERGE_FACTOR + [10] * MERGE_FACTOR, (MERGE_FACTOR, 2 * MERGE_FACTOR)),  # newest class first
     ],
 )
@@ -103,6 +107,32 @@ def test_merged_segments_answer_as_a_fresh_build_does(tmp_path):
     for question in ("item705", "rare earth export control", "Japan magnet"):
         weights = {token: 1.0 for token in library.tokenizer(question)}
         assert top(grown, weights) == top(rebuilt, weights)
+
+
+@pytest.mark.parametrize("dead_share", [0.0, 0.3])
+def test_a_streamed_merge_writes_what_counting_every_token_again_would(tmp_path, monkeypatch, dead_share):
+    """The merge reads each posting's term frequency back from its weight and copies
+    postings and passages a chunk at a time (chunks far smaller than a segment here): its
+    arrays equal those of counting every live document's tokens again, dead ones dropped."""
+    monkeypatch.setattr(segments, "MERGE_CHUNK_POSTINGS", 2000)
+    monkeypatch.setattr(segments, "MERGE_CHUNK_DOCUMENTS", 70)
+    files = benchmark.write_corpus(tmp_path / "corpus", 900, seed=3)
+    articles = [a for path in files for a in parse_file(path).articles]
+    index = build_index(list(enumerate(articles, start=1)), Tokenizer(), 1, "t", segment_size=300)
+    rng = np.random.default_rng(1)
+    dead = {s.name: s.rowids[rng.random(s.size) < dead_share] for s in index.segments}
+    group = index.segments[1:]
+    entry = segments.write_merged(tmp_path, "merged", group, dead, 123.4)
+    streamed = segments.load_segment(tmp_path, entry)
+    expected = merged_in_memory("merged", group, dead, 123.4)
+    for name in segments.ARRAYS:
+        assert np.array_equal(np.asarray(getattr(streamed, name)[: len(getattr(streamed, name))]), getattr(expected, name)), name
+    for which in ("bullets", "titles"):
+        for name in ("token_ids", "token_starts", "bullet_starts"):
+            got = getattr(getattr(streamed, which), name)
+            assert np.array_equal(np.asarray(got[: len(got)]), getattr(getattr(expected, which), name)), (which, name)
+    assert streamed.words == expected.words and streamed.first_term == expected.first_term
+    assert entry["documents"] == expected.size == sum(s.size - len(dead[s.name]) for s in group)
 
 
 def top(index, weights) -> list[int]:
