@@ -32,14 +32,10 @@ class BulletIds:
     ids: np.ndarray
     lengths: np.ndarray
 
-    def of(self, bullet: int) -> list[int]:
-        """The ids of one bullet."""
-        return self.of_array(bullet).tolist()
-
-    def of_array(self, bullet: int) -> np.ndarray:
-        """The ids of one bullet, as an array."""
+    def words(self, bullet: int) -> frozenset[int]:
+        """One bullet's distinct ids."""
         start = int(self.lengths[:bullet].sum())
-        return self.ids[start : start + int(self.lengths[bullet])]
+        return frozenset(self.ids[start : start + int(self.lengths[bullet])].tolist())
 
 
 def passage_scores(
@@ -54,7 +50,9 @@ def passage_scores(
     asked = asked_ids[at] == ids
     bullet_of = np.repeat(np.arange(len(lengths)), lengths)
     width = len(asked_ids)
-    pairs, counts = np.unique(bullet_of[asked] * width + at[asked], return_counts=True)
+    counted = np.bincount(bullet_of[asked] * width + at[asked], minlength=len(lengths) * width)  # (passage, term) cells: few
+    pairs = np.nonzero(counted)[0]
+    counts = counted[pairs]
     bullet, term = np.divmod(pairs, width)
     norm = K1 * (1 - B + B * lengths[bullet] / average_length)
     return np.bincount(bullet, asked_weights[term] * counts / (counts + norm), minlength=len(lengths))
@@ -64,18 +62,24 @@ def choose(article: Article, terms: BulletIds, scores: np.ndarray, limit: int, w
     """Up to `limit` bullets by score (`passage_scores`), best first, each within KEEP_SHARE of
     the best and unlike those chosen; the opening bullet when none matches. Bullets that give
     what the question wants count more: a figure (of the asked kind), the asked direction."""
-    scores = np.array(
-        [score * wanted_bonus(bullet, wants) if score > 0 else 0.0 for score, bullet in zip(scores, article.bullets)]
-    )
+    scores = scores.tolist()
+    if wants.figure or wants.directional:
+        scores = [score * wanted_bonus(bullet, wants) if score > 0 else 0.0 for score, bullet in zip(scores, article.bullets)]
     order = sorted(range(len(scores)), key=lambda position: (-scores[position], position))
     chosen: list[int] = []
     best = scores[order[0]] if order else 0.0
+    words: dict[int, frozenset[int]] = {}  # read only for the bullets compared
+
+    def words_of(position: int) -> frozenset[int]:
+        if position not in words:
+            words[position] = terms.words(position)
+        return words[position]
+
     for position in order:
         score = scores[position]
         if score <= 0 or score < best * KEEP_SHARE or len(chosen) == limit:
             break
-        tokens = terms.of(position)
-        if any(similarity(tokens, terms.of(other)) > NEAR_IDENTICAL_BULLETS for other in chosen):
+        if any(similarity(words_of(position), words_of(other)) > NEAR_IDENTICAL_BULLETS for other in chosen):
             continue
         chosen.append(position)
     if not chosen and article.bullets:
@@ -101,5 +105,5 @@ def wanted_bonus(bullet: str, wants: Wants) -> float:
 
 def similarity(left: Sequence, right: Sequence) -> float:
     """Jaccard overlap of two token sets."""
-    a, b = set(left), set(right)
+    a, b = frozenset(left), frozenset(right)  # a frozenset is taken as it is, not copied
     return len(a & b) / len(a | b) if a and b else 0.0

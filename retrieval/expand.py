@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -220,7 +221,9 @@ def _as_the_corpus_writes(sense: tuple[str, ...], index: Index) -> tuple[str, ..
     return tuple(found)
 
 
-TRANSLATIONS_KEPT = 4096  # words per index view whose translations a translator keeps
+WORDS_KEPT = 4096  # words per index view whose translations and spellings a translator keeps
+_UNSEEN = object()
+T = TypeVar("T")
 
 
 class Translator:
@@ -238,7 +241,7 @@ class Translator:
         self.glossary = glossary
         self.dictionary = dictionary
         self.frequency = frequency
-        self._kept: weakref.WeakKeyDictionary[Index, dict[str, dict[str, float]]] = weakref.WeakKeyDictionary()
+        self._kept: weakref.WeakKeyDictionary[Index, dict[tuple[str, str], Any]] = weakref.WeakKeyDictionary()
         self._kept_lock = threading.Lock()
 
     def expand(self, text: str, tokens: Sequence[str], index: Index) -> Expansion:
@@ -333,6 +336,9 @@ class Translator:
         corpus spelling ("eath" -> earth), when one is found."""
         if self.dictionary is None or index.token_id(token) is not None:
             return token
+        return self._remembered(index, ("spelling", token), lambda: self._spelled(token, index))
+
+    def _spelled(self, token: str, index: Index) -> str:
         if has_cjk(token):  # "亏了" -> 亏: an aspect particle glued on by the segmenter
             bare = token[:-1] if len(token) > 1 and token[-1] in ASPECT_PARTICLES else ""
             return bare if bare and (index.token_id(bare) is not None or self.dictionary.english(bare)) else token
@@ -344,16 +350,21 @@ class Translator:
         at full weight when the corpus never uses the word itself. They depend only on the word
         and the index view, which never changes, so each view keeps the latest words' (a server
         meets the same words again and again, and each costs dozens of dictionary lookups)."""
+        return dict(self._remembered(index, ("translations", token), lambda: self._translations(token, index)))
+
+    def _remembered(self, index: Index, key: tuple[str, str], compute: Callable[[], T]) -> T:
+        """What `compute` gives for `key` on this index view, computed once while the view
+        serves (for its latest WORDS_KEPT keys)."""
         with self._kept_lock:
             kept = self._kept.setdefault(index, {})
-            found = kept.get(token)
-        if found is None:
-            found = self._translations(token, index)
+            found = kept.get(key, _UNSEEN)
+        if found is _UNSEEN:
+            found = compute()
             with self._kept_lock:
-                if len(kept) >= TRANSLATIONS_KEPT:
+                if len(kept) >= WORDS_KEPT:
                     kept.pop(next(iter(kept)))  # the oldest first
-                kept[token] = found
-        return dict(found)
+                kept[key] = found
+        return found
 
     def _translations(self, token: str, index: Index) -> dict[str, float]:
         full = index.token_id(token) is None

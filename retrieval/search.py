@@ -303,20 +303,32 @@ REPEAT_TITLE_SIMILARITY = 0.6  # the Jaccard share of title words two reports of
 def fold_repeats(order: Sequence[int], titles: Sequence[np.ndarray]) -> list[list[int]]:
     """Candidates (positions, best first) grouped by near-identical titles, compared as the
     index's title token ids (no article is read): each group's first is the one shown."""
+    order = list(order)
+    if not order:
+        return []
+    sizes, shared = _shared_words([titles[i] for i in order])
     stories: list[list[int]] = []
-    kept: list[frozenset[int]] = []
-    for i in order:
-        words = frozenset(titles[i].tolist())
-        least = REPEAT_TITLE_SIMILARITY * len(words)  # a Jaccard share the two sizes alone rule out
-        for story, other in zip(stories, kept):
-            sizes_fit = least <= len(other) <= len(words) / REPEAT_TITLE_SIMILARITY
-            if words and sizes_fit and len(words & other) >= REPEAT_TITLE_SIMILARITY * len(words | other):
-                story.append(i)
+    heads: list[int] = []  # each story's first, as a place in `order`
+    for at, candidate in enumerate(order):
+        size = sizes[at]
+        for story, head in zip(stories, heads):
+            other, both = sizes[head], shared[at][head]
+            fits = REPEAT_TITLE_SIMILARITY * size <= other <= size / REPEAT_TITLE_SIMILARITY  # sizes alone can rule it out
+            if size and fits and both >= REPEAT_TITLE_SIMILARITY * (size + other - both):
+                story.append(candidate)
                 break
         else:
-            stories.append([i])
-            kept.append(words)
+            stories.append([candidate])
+            heads.append(at)
     return stories
+
+
+def _shared_words(titles: Sequence[np.ndarray]) -> tuple[list[int], list[list[int]]]:
+    """Each title's number of distinct words, and how many each pair of titles share
+    (each title a set of bits, one a word)."""
+    bit: dict[int, int] = {}
+    sets = [sum(1 << bit.setdefault(word, len(bit)) for word in set(title.tolist())) for title in titles]
+    return [each.bit_count() for each in sets], [[(one & other).bit_count() for other in sets] for one in sets]
 
 
 def date_scope(db: ArticleStore, text: str, today: date) -> tuple[DateScope | None, str, str]:
