@@ -32,7 +32,7 @@ from .tokenize import has_cjk
 
 K1, B = 1.2, 0.75
 CACHED_POSTINGS_BYTES = 24 << 20  # the longest posting lists recent questions read, kept in memory ...
-CACHED_POSTINGS_PER_DOCUMENT = 64  # ... or this many bytes a document, if more (64 MB at 1M articles)
+CACHED_POSTINGS_PER_DOCUMENT = 128  # ... or this many bytes a document, if more (128 MB at 1M articles)
 CACHED_POSTINGS_MIN = 4096  # shorter lists are read again: cheap, and too many to keep
 UNKNOWN_KIND, NOT_A_TERM, NOT_CHINESE, CHINESE = -1, 0, 1, 2
 
