@@ -195,21 +195,17 @@ def write_merged(folder: Path, name: str, group: Sequence[Segment], dead: Mappin
         np.save(staging / "lengths.npy", lengths)
         np.save(staging / "terms.npy", terms)
         np.save(staging / "term_starts.npy", term_starts)
-        docs = np.lib.format.open_memmap(staging / "docs.npy", mode="w+", dtype=np.int32, shape=(int(term_starts[-1]),))
-        weights = np.lib.format.open_memmap(staging / "weights.npy", mode="w+", dtype=np.float32, shape=(int(term_starts[-1]),))
         highest = np.zeros(len(terms), dtype=np.float32)
-        for first, last in _chunks(term_starts, MERGE_CHUNK_POSTINGS):
-            low, high = int(terms[first]), int(terms[last - 1])
-            parts = [_postings_between(segment, positions, low, high, terms, lengths, average_length) for segment, positions in zip(group, new_position)]
-            term_of = np.concatenate([part[0] for part in parts])
-            order = np.argsort(term_of, kind="stable")  # by term; within one, segment after segment: ascending positions
-            start, end = int(term_starts[first]), int(term_starts[last])
-            docs[start:end] = np.concatenate([part[1] for part in parts])[order]
-            weights[start:end] = np.concatenate([part[2] for part in parts])[order]
-            highest[first:last] = np.maximum.reduceat(weights[start:end], term_starts[first:last] - start)
-        docs.flush()
-        weights.flush()
-        del docs, weights
+        total = int(term_starts[-1])
+        with _ArrayFile(staging / "docs.npy", np.int32, total) as docs, _ArrayFile(staging / "weights.npy", np.float32, total) as weights:
+            for first, last in _chunks(term_starts, MERGE_CHUNK_POSTINGS):
+                low, high = int(terms[first]), int(terms[last - 1])
+                parts = [_postings_between(segment, positions, low, high, terms, lengths, average_length) for segment, positions in zip(group, new_position)]
+                order = np.argsort(np.concatenate([part[0] for part in parts]), kind="stable")  # by term, then segment: ascending positions
+                written = np.concatenate([part[2] for part in parts])[order]
+                docs.write(np.concatenate([part[1] for part in parts])[order])
+                weights.write(written)
+                highest[first:last] = np.maximum.reduceat(written, term_starts[first:last] - term_starts[first])
         np.save(staging / "max_weights.npy", highest)
         for prefix, which in (("bullet", "bullets"), ("title", "titles")):
             _write_passages(staging, prefix, [getattr(segment, which) for segment in group], live)
@@ -270,23 +266,45 @@ def _write_passages(staging: Path, prefix: str, parts: Sequence[BulletTokens], l
         first, last = tokens_of.bullet_starts[:-1][mask], tokens_of.bullet_starts[1:][mask]
         passages += int((last - first).sum())
         tokens += int((tokens_of.token_starts[last] - tokens_of.token_starts[first]).sum())
-    token_ids = np.lib.format.open_memmap(staging / f"{prefix}_token_ids.npy", mode="w+", dtype=np.int32, shape=(tokens,))
-    token_starts = np.lib.format.open_memmap(staging / f"{prefix}_token_starts.npy", mode="w+", dtype=np.int64, shape=(passages + 1,))
     starts = np.zeros(sum(int(mask.sum()) for mask in live) + 1, dtype=np.int64)
-    token_starts[0] = 0
     at_document, at_passage, at_token = 0, 0, 0
-    for tokens_of, mask in zip(parts, live):
-        alive = np.nonzero(mask)[0]
-        for chunk in range(0, len(alive), MERGE_CHUNK_DOCUMENTS):
-            ids, lengths, counts = tokens_of.many(alive[chunk : chunk + MERGE_CHUNK_DOCUMENTS])
-            token_ids[at_token : at_token + len(ids)] = ids
-            token_starts[at_passage + 1 : at_passage + 1 + len(lengths)] = at_token + np.cumsum(lengths)
-            starts[at_document + 1 : at_document + 1 + len(counts)] = at_passage + np.cumsum(counts)
-            at_document, at_passage, at_token = at_document + len(counts), at_passage + len(lengths), at_token + len(ids)
-    token_ids.flush()
-    token_starts.flush()
-    del token_ids, token_starts
+    with _ArrayFile(staging / f"{prefix}_token_ids.npy", np.int32, tokens) as token_ids, _ArrayFile(
+        staging / f"{prefix}_token_starts.npy", np.int64, passages + 1
+    ) as token_starts:
+        token_starts.write(np.zeros(1, dtype=np.int64))
+        for tokens_of, mask in zip(parts, live):
+            alive = np.nonzero(mask)[0]
+            for chunk in range(0, len(alive), MERGE_CHUNK_DOCUMENTS):
+                ids, lengths, counts = tokens_of.many(alive[chunk : chunk + MERGE_CHUNK_DOCUMENTS])
+                token_ids.write(ids)
+                token_starts.write(at_token + np.cumsum(lengths, dtype=np.int64))
+                starts[at_document + 1 : at_document + 1 + len(counts)] = at_passage + np.cumsum(counts)
+                at_document, at_passage, at_token = at_document + len(counts), at_passage + len(lengths), at_token + len(ids)
     np.save(staging / f"{prefix}_starts.npy", starts)
+
+
+class _ArrayFile:
+    """A 1-D .npy file written front to back, a chunk at a time. A failed write (a full disk)
+    raises OSError: writing through a memory map would kill the process instead."""
+
+    def __init__(self, path: Path, dtype, length: int) -> None:
+        self.dtype, self.left = np.dtype(dtype), length
+        self.file = open(path, "wb")
+        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": (length,)}
+        np.lib.format.write_array_header_1_0(self.file, header)
+
+    def write(self, values: np.ndarray) -> None:
+        values = np.ascontiguousarray(values, dtype=self.dtype)
+        self.left -= len(values)
+        self.file.write(values.tobytes())
+
+    def __enter__(self) -> _ArrayFile:
+        return self
+
+    def __exit__(self, kind, *_) -> None:
+        self.file.close()
+        if kind is None and self.left != 0:
+            raise ValueError(f"{self.file.name}: {self.left} values short of its header")
 
 
 class OnDisk:

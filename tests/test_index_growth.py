@@ -109,7 +109,7 @@ def test_merged_segments_answer_as_a_fresh_build_does(tmp_path):
         assert top(grown, weights) == top(rebuilt, weights)
 
 
-@pytest.mark.parametrize("dead_share", [0.0, 0.3])
+@pytest.mark.parametrize("dead_share", [0.0, 0.3, 1.0])
 def test_a_streamed_merge_writes_what_counting_every_token_again_would(tmp_path, monkeypatch, dead_share):
     """The merge reads each posting's term frequency back from its weight and copies
     postings and passages a chunk at a time (chunks far smaller than a segment here): its
@@ -152,6 +152,21 @@ def test_a_disk_that_refuses_the_segment_keeps_the_saved_index_and_answers_from_
     ingest_synthetic(seeded_library, tmp_path, "合成", 2, first=900)
     assert manifest(seeded_library) == saved
     assert seeded_library.ask("item901", k=1).hits[0].article.title == "合成标题 901 稀土"
+
+
+def test_a_merge_the_disk_refuses_leaves_the_segments_as_they_were(tmp_path, monkeypatch):
+    """A full disk part way through a merge's postings: the manifest still names the small
+    segments, no half-written folder stays, and questions are answered from them."""
+    def refuse(self, values):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(segments._ArrayFile, "write", refuse)
+    library = Library(tmp_path / "grown.db", seed=False)
+    for number in range(MERGE_FACTOR):
+        ingest_synthetic(library, tmp_path, "合成", 3, first=700 + number * 3)
+    assert [segment["documents"] for segment in manifest(library)["segments"]] == [3] * MERGE_FACTOR
+    assert not [path.name for path in library.index_folder.iterdir() if ".tmp-" in path.name]
+    assert library.ask("item705", k=1).hits[0].article.title == "合成标题 705 稀土"
 
 
 def test_large_arrays_read_from_disk_answer_as_mapped_ones(seeded_library, tmp_path, monkeypatch):
