@@ -200,7 +200,7 @@ def write_merged(folder: Path, name: str, group: Sequence[Segment], dead: Mappin
         with _ArrayFile(staging / "docs.npy", np.int32, total) as docs, _ArrayFile(staging / "weights.npy", np.float32, total) as weights:
             for first, last in _chunks(term_starts, MERGE_CHUNK_POSTINGS):
                 low, high = int(terms[first]), int(terms[last - 1])
-                parts = [_postings_between(segment, positions, low, high, terms, lengths, average_length) for segment, positions in zip(group, new_position)]
+                parts = [_postings_between(segment, positions, low, high, terms, average_length) for segment, positions in zip(group, new_position)]
                 order = np.argsort(np.concatenate([part[0] for part in parts]), kind="stable")  # by term, then segment: ascending positions
                 written = np.concatenate([part[2] for part in parts])[order]
                 docs.write(np.concatenate([part[1] for part in parts])[order])
@@ -228,7 +228,7 @@ def _live_counts(segment: Segment, positions: np.ndarray) -> np.ndarray:
 
 
 def _postings_between(
-    segment: Segment, positions: np.ndarray, low: int, high: int, terms: np.ndarray, lengths: np.ndarray, average_length: float
+    segment: Segment, positions: np.ndarray, low: int, high: int, terms: np.ndarray, average_length: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The live postings of the segment's terms low..high: each one's place in the merged
     `terms`, its merged document position, and its weight for `average_length`."""
