@@ -49,10 +49,12 @@ def question_terms(
 ) -> list[QuestionTerm]:
     """The question's words with their weights; each group maps a question token to the
     tokens that stand for it (itself, its spelling fix, its translations). `frequency` is a
-    Chinese word's count in a general dictionary: everyday words count less than names and terms."""
+    Chinese word's count in a general dictionary: everyday words count less than names and terms.
+    Words that stand for the same tokens (the words of one glossary name: "Mountain", "Pass")
+    are one term, weighed as its most specific word: a passage naming the name holds all of it."""
     unseen = float(np.log(1 + (index.size + 0.5) / 0.5))
     known_words = [word for word, group in groups.items() if any(index.token_id(token) is not None for token in group)]
-    terms = []
+    terms: dict[frozenset[str], QuestionTerm] = {}
     for word, group in groups.items():
         known = [token for token in group if index.token_id(token) is not None]
         if not known and any(_overlap(word, part) for part in known_words):
@@ -71,8 +73,13 @@ def question_terms(
         if everyday(word, frequency):
             weight *= GENERAL_WORD_SHARE
         ids = np.array(sorted(index.token_id(token) for token in known), dtype=np.int64)
-        terms.append(QuestionTerm(word, weight, ids))
-    return terms
+        concept = frozenset(group)
+        if concept in terms and len(concept) > 1:  # "Mountain" and "Pass" of one name: one concept, as specific as its rarest word
+            named = terms[concept]
+            terms[concept] = QuestionTerm(f"{named.word} {word}", max(named.weight, weight), named.ids)
+        else:
+            terms[concept] = QuestionTerm(word, weight, ids)
+    return list(terms.values())
 
 
 def passage_coverage(
@@ -133,3 +140,4 @@ def missing_share(terms: list[QuestionTerm]) -> float:
     """The share of the question's specific weight on words the corpus never uses, in either language."""
     total = sum(term.weight for term in terms)
     return sum(term.weight for term in terms if not len(term.ids)) / total if total > 0 else 0.0
+

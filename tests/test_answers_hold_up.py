@@ -53,6 +53,18 @@ def test_questions_the_corpus_answers_are_answered(seeded_library, question):
     assert seeded_library.ask(question).answered
 
 
+def test_the_words_of_one_name_are_one_term_as_specific_as_its_rarest_word(seeded_library):
+    """"Mountain" and "Pass" stand for the same tokens (the glossary's name): a passage that
+    names Mountain Pass holds all of it, not half."""
+    from retrieval.coverage import question_terms
+
+    index = seeded_library.index()
+    name = frozenset({"mountain", "pass", "芒廷帕斯"})
+    terms = question_terms(index, {"mountain": name, "pass": name, "gallium": frozenset({"gallium"})})
+    assert [term.word for term in terms] == ["mountain pass", "gallium"]
+    assert terms[0].weight == pytest.approx(max(index.idf("mountain"), index.idf("pass")))
+
+
 @pytest.mark.parametrize(
     ("question", "first_bullet"),
     [
