@@ -14,10 +14,10 @@ from .expand import FEEDBACK_DOCUMENTS, Translator, feedback_terms, merge_weight
 from .bullets import MAX_BULLETS, BulletIds, choose, passage_scores
 from .coverage import (
     CORPUS_WIDE_SHARE,
-    COVERAGE_MIN,
     EVIDENCE_HITS,
     MISSING_MAX,
     QuestionTerm,
+    coverage_needed,
     missing_share,
     passage_coverage,
     question_terms,
@@ -111,7 +111,7 @@ def search(
     ranked, weights = candidates(index, content, tokens, weights, limit, allowed, bridge, k)
     terms = question_terms(index, groups, _frequency(tokenize))
     hits, evidence = best_hits(db, ranked, weights, index, scope, k, wants, terms)
-    answered = bool(hits) and missing_share(terms) < MISSING_MAX and evidence_coverage(hits, evidence) >= COVERAGE_MIN
+    answered = bool(hits) and missing_share(terms) < MISSING_MAX and evidence_coverage(hits, evidence) >= coverage_needed(terms)
     return Answer(text, hits, notes, strong_terms(weights), answered)
 
 

@@ -53,6 +53,21 @@ def test_questions_the_corpus_answers_are_answered(seeded_library, question):
     assert seeded_library.ask(question).answered
 
 
+@pytest.mark.parametrize(
+    ("question", "answered"),
+    [
+        ("who is the CEO of MP Materials", False),  # the company is everywhere; its chief executive nowhere
+        ("越南稀土储量有多少", False),  # Vietnam and reserves each appear, never together
+        ("加拿大总理是谁", False),  # a prime minister appears: Russia's
+        ("MP Materials loss", True),
+        ("印度稀土产量", True),
+        ("Mountain Pass mine", True),  # two words of one name are one thing
+    ],
+)
+def test_a_question_naming_two_things_is_answered_only_by_a_passage_holding_both(seeded_library, question, answered):
+    assert seeded_library.ask(question).answered is answered
+
+
 def test_the_words_of_one_name_are_one_term_as_specific_as_its_rarest_word(seeded_library):
     """"Mountain" and "Pass" stand for the same tokens (the glossary's name): a passage that
     names Mountain Pass holds all of it, not half."""
