@@ -370,7 +370,7 @@ class Translator:
         full = index.token_id(token) is None
         found: dict[str, float] = {}
         if has_cjk(token):
-            if full and not self.dictionary.english(token):
+            if not self.dictionary.english(token):  # a compound the dictionary lacks, even one some titles use ("年产量")
                 parts = [  # a lone prefix or suffix ("总", "业") says less than the word it is on
                     {word: weight * (GENERAL_WORD_SHARE if len(part) == 1 else 1.0) for word, weight in self.translations(part, index).items()}
                     for part in self.dictionary.parts(token)

@@ -143,6 +143,14 @@ def test_a_compound_the_dictionary_lacks_is_read_as_its_words_and_a_lone_prefix_
     assert seeded_library.translator.dictionary.parts(word) == parts
 
 
+def test_a_compound_some_titles_use_but_the_dictionary_lacks_is_translated_through_its_words(seeded_library):
+    """年产量 is in Chinese titles, so the corpus knows it, but only its words are in the
+    dictionary: the English bullets are found through 产量 (output)."""
+    index = seeded_library.index()
+    assert index.token_id("年产量") is not None and not seeded_library.translator.dictionary.english("年产量")
+    assert "output" in seeded_library.translator.translations("年产量", index)
+
+
 @pytest.mark.parametrize(("question", "word"), [("老美进口的钨有多少来自中国", "老美"), ("卢特尼克说稀土是美国发明的 靠谱吗", "靠谱")])
 def test_a_word_the_segmenter_cut_into_lone_characters_is_read_whole_from_the_dictionary(seeded_library, question, word):
     tokens = seeded_library.tokenizer(question)
