@@ -69,7 +69,10 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("last_year", re.compile(r"(?i)去年|\blast\s+year\b")),
     (
         "recent",
-        re.compile(r"(?i)最近|最新|近期|近来|近日|\b(?:the\s+)?(?:most\s+recent|latest|newest|recent(?:ly)?|lately)\b"),
+        re.compile(
+            r"(?i)最近|最新|近期|近来|近日|现在|目前|当前|如今|眼下|"
+            r"\b(?:the\s+)?(?:most\s+recent|latest|newest|recent(?:ly)?|lately|currently|right\s+now|at\s+present|these\s+days)\b"
+        ),
     ),
     ("month", re.compile(rf"(?<![\d年]){_ZH_MONTH}")),
     (

@@ -21,7 +21,8 @@ def scope_of(question: str, today: date = TODAY, newest: date | None = NEWEST):
 
 
 @pytest.mark.parametrize(
-    "question", ["最近稀土有什么消息", "最新的稀土出口管制", "latest rare earth news", "recent tariffs"]
+    "question",
+    ["最近稀土有什么消息", "最新的稀土出口管制", "latest rare earth news", "recent tariffs", "目前稀土价格", "rare earth prices right now"],
 )
 def test_latest_and_recent_weigh_by_recency_from_the_newest_article(question):
     scope = scope_of(question)
@@ -133,7 +134,9 @@ def test_a_month_named_in_a_fact_question_does_not_hide_the_report_of_the_next_m
     assert "30%" in answer.hits[0].bullets[0]
 
 
-@pytest.mark.parametrize("question", ["最近镝的价格涨了多少", "how much have dysprosium prices risen lately"])
+@pytest.mark.parametrize(
+    "question", ["最近镝的价格涨了多少", "how much have dysprosium prices risen lately", "镝现在的价格涨了多少"]
+)
 def test_recency_on_a_subject_is_a_weight_not_a_window_and_needs_no_note(seeded_library, question):
     answer = seeded_library.ask(question)
     assert answer.notes == []
