@@ -76,7 +76,7 @@ def question_terms(
             weight *= GENERAL_WORD_SHARE
         ids = np.array(sorted(index.token_id(token) for token in known), dtype=np.int64)
         concept = frozenset(group)
-        if concept in terms and len(concept) > 1:  # "Mountain" and "Pass" of one name: one concept, as specific as its rarest word
+        if concept in terms:  # "Mountain" and "Pass" of one name: one concept, as specific as its rarest word
             named = terms[concept]
             terms[concept] = QuestionTerm(f"{named.word} {word}", max(named.weight, weight), named.ids)
         else:
@@ -142,7 +142,6 @@ def missing_share(terms: list[QuestionTerm]) -> float:
     """The share of the question's specific weight on words the corpus never uses, in either language."""
     total = sum(term.weight for term in terms)
     return sum(term.weight for term in terms if not len(term.ids)) / total if total > 0 else 0.0
-
 
 
 PAIR = 2  # a question of this many specific terms asks about them together

@@ -370,13 +370,14 @@ class Translator:
         full = index.token_id(token) is None
         found: dict[str, float] = {}
         if has_cjk(token):
-            if not self.dictionary.english(token):  # a compound the dictionary lacks, even one some titles use ("年产量")
+            entry = self.dictionary.english(token)
+            if not entry:  # a compound the dictionary lacks, even one some titles use ("年产量")
                 parts = [  # a lone prefix or suffix ("总", "业") says less than the word it is on
                     {word: weight * (GENERAL_WORD_SHARE if len(part) == 1 else 1.0) for word, weight in self.translations(part, index).items()}
                     for part in self.dictionary.parts(token)
                 ]
                 return merge_weights(*parts) if len(parts) > 1 else {}
-            written = (_as_the_corpus_writes(sense, index) for sense in self.dictionary.english(token))
+            written = (_as_the_corpus_writes(sense, index) for sense in entry)
             senses = [sense for sense in written if sense]
             for rank, sense in enumerate(senses[:DICTIONARY_SENSES]):
                 for word in sense:
